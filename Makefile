@@ -1,0 +1,28 @@
+# mmCAT: `make demo` serves the product with demo data; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint install clean
+
+$(STAMP): pyproject.toml plugins/mx/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e plugins/mx
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)  ## create .venv, migrate, load demo data, print logins, serve on $(PORT)
+	MMCAT_PLUGINS=$${MMCAT_PLUGINS-all} PORT=$(PORT) $(BIN)/mmcat demo
+
+test: $(STAMP)  ## the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) var

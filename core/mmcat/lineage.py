@@ -1,0 +1,53 @@
+"""Walk dataset lineage (DatasetLink) both ways, one query per generation."""
+
+from __future__ import annotations
+
+from .models import Dataset, DatasetLink
+
+
+def _walk(start_ids: set[int], forward: bool, limit: int = 10_000) -> set[int]:
+    """Ids reachable from ``start_ids``: descendants when ``forward``, else ancestors."""
+    src, dst = ("input_id", "output_id") if forward else ("output_id", "input_id")
+    seen: set[int] = set()
+    frontier = set(start_ids)
+    while frontier and len(seen) < limit:
+        step = set(
+            DatasetLink.objects.filter(**{f"{src}__in": frontier}).values_list(dst, flat=True)
+        )
+        frontier = step - seen
+        seen |= frontier
+    return seen
+
+
+def ancestors(dataset: Dataset) -> set[int]:
+    return _walk({dataset.pk}, forward=False)
+
+
+def descendants(dataset: Dataset) -> set[int]:
+    return _walk({dataset.pk}, forward=True)
+
+
+def would_create_cycle(output: Dataset, new_input: Dataset) -> bool:
+    """Linking ``new_input -> output`` makes a cycle if ``new_input`` descends from ``output``."""
+    return new_input.pk == output.pk or new_input.pk in descendants(output)
+
+
+def graph(dataset: Dataset, visible) -> dict:
+    """The lineage graph around ``dataset`` limited to the ``visible`` datasets queryset:
+    ``{"nodes": [...], "edges": [...]}``."""
+    ids = ancestors(dataset) | descendants(dataset) | {dataset.pk}
+    nodes = visible.filter(pk__in=ids).select_related("session__proposal")
+    shown = {d.pk for d in nodes}
+    edges = DatasetLink.objects.filter(output_id__in=shown, input_id__in=shown)
+    return {
+        "nodes": [
+            {"id": d.pk, "name": d.name, "kind": d.kind, "technique": d.technique,
+             "session": d.session.reference, "sample": d.sample_id}
+            for d in nodes
+        ],
+        "edges": [
+            {"input": e.input_id, "output": e.output_id, "role": e.role, "job": e.job_id,
+             "software": e.software}
+            for e in edges
+        ],
+    }

@@ -1,0 +1,1 @@
+"""The plugin contract: discovery (loading), identity (config), hooks (hookspecs, manager)."""

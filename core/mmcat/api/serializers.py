@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import permissions as perms
@@ -116,6 +117,9 @@ class NestedDatafileSerializer(serializers.ModelSerializer):
         fields = ["path", "size", "checksum", "format"]
 
 
+@extend_schema_field({"type": "object", "additionalProperties": True,
+                     "example": {"wavelength": 0.9763, "exposure_time": {"value": 10,
+                                                                         "unit": "ms"}}})
 class ParametersField(serializers.Field):
     """``{"key": value}`` out; ``{"key": value | {"value", "unit"}}`` in (validated later)."""
 

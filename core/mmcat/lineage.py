@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from .models import Dataset, DatasetLink
 
 
@@ -32,10 +34,25 @@ def would_create_cycle(output: Dataset, new_input: Dataset) -> bool:
     return new_input.pk == output.pk or new_input.pk in descendants(output)
 
 
+def connected(dataset: Dataset, limit: int = 2_000) -> set[int]:
+    """Every dataset linked to ``dataset`` through any chain of links, in either direction:
+    its inputs, its outputs, and the other inputs of those outputs (the sibling sweeps of a
+    merge). One query per generation; at most ``limit`` datasets."""
+    seen = {dataset.pk}
+    frontier = {dataset.pk}
+    while frontier and len(seen) < limit:
+        pairs = DatasetLink.objects.filter(
+            Q(input_id__in=frontier) | Q(output_id__in=frontier)
+        ).values_list("input_id", "output_id")
+        frontier = {pk for pair in pairs for pk in pair} - seen
+        seen |= frontier
+    return seen
+
+
 def graph(dataset: Dataset, visible) -> dict:
     """The lineage graph around ``dataset`` limited to the ``visible`` datasets queryset:
     ``{"nodes": [...], "edges": [...]}``."""
-    ids = ancestors(dataset) | descendants(dataset) | {dataset.pk}
+    ids = connected(dataset)
     nodes = visible.filter(pk__in=ids).select_related("session__proposal")
     shown = {d.pk for d in nodes}
     edges = DatasetLink.objects.filter(output_id__in=shown, input_id__in=shown)

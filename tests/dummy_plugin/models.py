@@ -8,6 +8,9 @@ class Note(models.Model):
                                    related_name="dummy_note")
     text = models.CharField(max_length=200)
 
+    class Meta:
+        ordering = ["id"]
+
     def __str__(self):
         return self.text
 

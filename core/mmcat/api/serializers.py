@@ -84,10 +84,21 @@ class SampleSerializer(serializers.ModelSerializer):
         model = Sample
         fields = ["id", "proposal", "name", "component", "parent", "comments", "properties",
                   "created_at"]
+        validators = []  # the name clash is reported on "name" in validate()
 
     def validate(self, attrs):
         proposal = attrs.get("proposal", getattr(self.instance, "proposal", None))
         parent = attrs.get("parent")
+        name = attrs.get("name", getattr(self.instance, "name", None))
+        component = attrs.get("component", getattr(self.instance, "component", ""))
+        clash = Sample.objects.filter(proposal=proposal, component=component, name=name)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            where = f" of {component}" if component else ""
+            raise serializers.ValidationError(
+                {"name": f"{proposal.reference} already has a sample '{name}'{where}."}
+            )
         if parent is not None and parent.proposal_id != proposal.pk:
             raise serializers.ValidationError(
                 {"parent": "The parent sample belongs to another proposal."}
@@ -160,6 +171,7 @@ class DatasetSerializer(serializers.ModelSerializer):
         fields = ["id", "session", "sample", "technique", "kind", "name", "location",
                   "start_time", "end_time", "state", "comments", "parameters", "files",
                   "created_at", "updated_at"]
+        validators = []  # the name clash is reported on "name" in validate()
 
     def validate_technique(self, value):
         return check_technique(value)
@@ -287,6 +299,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
         model = Attachment
         fields = ["id", "session", "dataset", "job", "kind", "name", "file", "created_at"]
         read_only_fields = ["session"]
+        extra_kwargs = {"name": {"required": False}}
 
     def validate(self, attrs):
         owner = attrs.get("dataset") or attrs.get("job")

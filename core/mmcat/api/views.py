@@ -41,7 +41,7 @@ class ProtectedDeleteMixin:
         try:
             return super().destroy(request, *args, **kwargs)
         except ProtectedError as exc:
-            names = sorted({type(o)._meta.verbose_name_plural for o in exc.protected_objects})
+            names = sorted({str(type(o)._meta.verbose_name_plural) for o in exc.protected_objects})
             return Response(
                 {"detail": f"Cannot delete: it still has {', '.join(names)}."},
                 status=status.HTTP_409_CONFLICT,

@@ -79,6 +79,7 @@ class DatasetLink(models.Model):
     software = models.CharField(max_length=120, blank=True)
 
     class Meta:
+        ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["output", "input"], name="link_once"),
             models.CheckConstraint(condition=~models.Q(output=models.F("input")),

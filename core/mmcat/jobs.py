@@ -35,6 +35,7 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutEr
 MAX_RETRIES = 5
 
 _registry: dict[str, Callable] = {}
+_queues: dict[str, str] = {}
 
 
 class JobError(Exception):
@@ -61,11 +62,10 @@ def job_task(name: str, queue: str | None = None):
     """Register ``body(job, ctx) -> dict | None`` as the Celery task ``name``."""
 
     def decorator(body):
-        options = {"name": name, "bind": True, "acks_late": True, "max_retries": MAX_RETRIES}
         if queue:
-            options["queue"] = queue
+            _queues[name] = queue
 
-        @shared_task(**options)
+        @shared_task(name=name, bind=True, acks_late=True, max_retries=MAX_RETRIES)
         @functools.wraps(body)
         def run(task, job_id: int):
             return _run(task, body, job_id)
@@ -74,6 +74,14 @@ def job_task(name: str, queue: str | None = None):
         return run
 
     return decorator
+
+
+def route(name, args, kwargs, options, task=None, **kw):
+    """Celery router (``CELERY_TASK_ROUTES``): a job task goes to the queue it was declared
+    with, so a site can give a heavy plugin's queue workers of its own."""
+    if name in _queues:
+        return {"queue": _queues[name]}
+    return None
 
 
 def _claim(job_id: int) -> ProcessingJob | None:

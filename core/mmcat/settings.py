@@ -133,12 +133,15 @@ else:
         "store_processed": False,
         "polling_interval": 0.5,
     }
+    for _folder in ("queue", "processed"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", CELERY_BROKER_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = ["mmcat.jobs.route"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- REST API ---------------------------------------------------------------------------------

@@ -135,4 +135,4 @@ def test_a_job_submitted_through_the_api_finishes_in_a_real_worker(worker, sessi
         job.refresh_from_db()
     assert job.state == "succeeded", worker.read_text()[-3000:]
     assert job.result == {"datasets": 1, "parameters": 1}
-    assert f"Task dummy.count_parameters[" in worker.read_text()
+    assert "Task dummy.count_parameters[" in worker.read_text()

@@ -1,6 +1,8 @@
 from pathlib import Path
 
 from django.urls import reverse
+from rest_framework import serializers, viewsets
+
 from mmcat import permissions
 from mmcat.plugins.markers import hookimpl
 from mmcat.plugins.types import (
@@ -12,7 +14,6 @@ from mmcat.plugins.types import (
     PeriodicTask,
     TechniqueSpec,
 )
-from rest_framework import serializers, viewsets
 
 from .models import Event, Note
 

@@ -1,5 +1,6 @@
 from celery import shared_task
 from django.db import OperationalError
+
 from mmcat.jobs import JobError, job_task
 from mmcat.models import Dataset
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.db import transaction
+
 from mmcat.dictionary import set_parameters
 from mmcat.jobs import JobError, job_task
 from mmcat.models import Attachment, Dataset, DatasetLink

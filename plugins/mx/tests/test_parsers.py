@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from mmcat.plugins.types import ParseError
 from mmcat_mx.parsers import autoproc_xml, xds_correct
 

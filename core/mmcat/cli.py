@@ -8,6 +8,8 @@ import sys
 def main(argv=None):
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mmcat.settings")
+    if len(argv) > 1 and argv[1] == "demo":
+        os.environ.setdefault("MMCAT_DEBUG", "1")  # the local demo: plain http, debug pages
     if len(argv) > 1 and argv[1] == "worker":
         from mmcat.celery import app
 

@@ -119,6 +119,13 @@ def mmcat_sample_panels(sample, request):
 
 
 @hookimpl
+def mmcat_demo_data(demo):
+    from mmcat.models import Dataset
+
+    Dataset.objects.create(session=demo.sessions["live"], technique="dummy", name="dummy demo")
+
+
+@hookimpl
 def mmcat_dataset_created(dataset):
     Event.objects.create(kind="dataset_created", object_id=dataset.pk)
 

@@ -81,6 +81,16 @@ def mmcat_sample_panels(sample, request):
     """Panels on a sample page, each loaded lazily (htmx). Returns ``list[Panel]``."""
 
 
+@hookspec
+def mmcat_demo_data(demo):
+    """Add this technique's demonstration data (``mmcat demo``): datasets in ``demo.sessions``,
+    samples of ``demo.proposals``, ideally built from real files the plugin ships.
+
+    ``demo`` is a :class:`~mmcat.plugins.types.DemoContext`. Called once, in a transaction, on an
+    empty database. Return value ignored.
+    """
+
+
 # --- events -----------------------------------------------------------------------------------
 
 

@@ -73,6 +73,22 @@ class Panel:
     order: int = 100
 
 
+@dataclass
+class DemoContext:
+    """What ``mmcat demo`` created, handed to the ``mmcat_demo_data`` hook.
+
+    ``sessions`` maps a role to a session: ``"live"`` (running now), ``"past"``, ``"next"``.
+    ``submit(job)`` queues a processing job so the demo shows the worker at work.
+    """
+
+    facility: Any
+    beamlines: dict[str, Any]
+    people: dict[str, Any]
+    proposals: dict[str, Any]
+    sessions: dict[str, Any]
+    submit: Callable[[Any], Any]
+
+
 @dataclass(frozen=True)
 class PeriodicTask:
     """A Celery beat entry: ``task`` name run every ``seconds``."""

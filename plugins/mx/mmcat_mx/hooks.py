@@ -15,6 +15,13 @@ def mmcat_techniques():
 
 
 @hookimpl
+def mmcat_demo_data(demo):
+    from .demo import load
+
+    load(demo)
+
+
+@hookimpl
 def mmcat_ingest_parsers():
     return [
         Parser(name="ispyb_autoproc_xml",

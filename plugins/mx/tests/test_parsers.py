@@ -1,4 +1,4 @@
-"""Tests of the MX parsers on real files (see data/SOURCES.md).
+"""Tests of the MX parsers on real files (see mmcat_mx/realdata/SOURCES.md).
 
 Expected values were read from the files themselves; decimals are quoted as written there.
 Malformed inputs are derived from the real files at test time (truncated copies) in tmp_path.
@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+import mmcat_mx
 from mmcat.plugins.types import ParseError
 from mmcat_mx.parsers import autoproc_xml, xds_correct
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(mmcat_mx.__file__).parent / "realdata"
 AUTOPROC = DATA / "autoPROC.xml"
 XIA2 = DATA / "ispyb.xml"
 CORRECT = DATA / "CORRECT.LP"

@@ -28,7 +28,7 @@ def test_embedded_default_uses_sqlite_and_a_folder_broker(tmp_path):
     values = read_settings({"MMCAT_DEBUG": "1"}, tmp_path)
     assert values["engine"] == "django.db.backends.sqlite3"
     assert values["name"] == str(tmp_path / "var" / "mmcat.sqlite3")
-    assert values["broker"] == "filesystem://"
+    assert values["broker"] == "filesystem://localhost//"
     assert "mmcat_mx" not in values["apps"]  # MMCAT_PLUGINS empty: core only
 
 

@@ -295,9 +295,8 @@ def ingest(user, payload: Any, idempotency_key: str | None = None) -> tuple[int,
                 "datasets": [{"id": d.pk, "name": d.name, "session": d.session_id}
                              for d in datasets],
             }
-            if idempotency_key:
-                IngestRequest.objects.create(person=user, key=idempotency_key,
-                                             body_hash=digest, response=body)
+            IngestRequest.objects.create(person=user, key=idempotency_key, body_hash=digest,
+                                         response=body)
     except IntegrityError:
         # A concurrent request with the same key (or names) won the race: answer as it did.
         if idempotency_key:

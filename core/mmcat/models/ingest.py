@@ -4,11 +4,11 @@ from .people import Person
 
 
 class IngestRequest(models.Model):
-    """A bulk-ingest request seen before, so that a retry with the same key returns the first
-    answer instead of writing again. Also the audit record of every bulk ingest."""
+    """A bulk ingest: who sent it, when, and what was created. With an idempotency key, a retry
+    with the same key returns this answer instead of writing again."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="ingest_requests")
-    key = models.CharField(max_length=200)
+    key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 (NULL: no key)
     body_hash = models.CharField(max_length=64)
     response = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)

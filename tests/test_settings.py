@@ -25,7 +25,9 @@ def read_settings(env, cwd):
 
 
 def test_embedded_default_uses_sqlite_and_a_folder_broker(tmp_path):
-    values = read_settings({"MMCAT_DEBUG": "1"}, tmp_path)
+    empty = {name: "" for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL",
+                                   "MMCAT_DATA_DIR", "SECURE_HSTS_SECONDS", "DB_CONN_MAX_AGE")}
+    values = read_settings({"MMCAT_DEBUG": "1", **empty}, tmp_path)  # empty counts as unset
     assert values["engine"] == "django.db.backends.sqlite3"
     assert values["name"] == str(tmp_path / "var" / "mmcat.sqlite3")
     assert values["broker"] == "filesystem://localhost//"

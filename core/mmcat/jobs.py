@@ -27,6 +27,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from . import routing
 from .models import ProcessingJob
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutEr
 MAX_RETRIES = 5
 
 _registry: dict[str, Callable] = {}
-_queues: dict[str, str] = {}
 
 
 class JobError(Exception):
@@ -63,7 +63,7 @@ def job_task(name: str, queue: str | None = None):
 
     def decorator(body):
         if queue:
-            _queues[name] = queue
+            routing.declare(name, queue)
 
         @shared_task(name=name, bind=True, acks_late=True, max_retries=MAX_RETRIES)
         @functools.wraps(body)
@@ -74,14 +74,6 @@ def job_task(name: str, queue: str | None = None):
         return run
 
     return decorator
-
-
-def route(name, args, kwargs, options, task=None, **kw):
-    """Celery router (``CELERY_TASK_ROUTES``): a job task goes to the queue it was declared
-    with, so a site can give a heavy plugin's queue workers of its own."""
-    if name in _queues:
-        return {"queue": _queues[name]}
-    return None
 
 
 def _claim(job_id: int) -> ProcessingJob | None:

@@ -17,6 +17,11 @@ from django.core.exceptions import ImproperlyConfigured
 from mmcat.plugins.loading import enabled_plugin_apps
 
 
+def env(name: str, default: str = "") -> str:
+    """The variable's value; an empty value counts as unset."""
+    return os.environ.get(name) or default
+
+
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None or value == "":
@@ -25,13 +30,13 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
-DATA_DIR = Path(os.environ.get("MMCAT_DATA_DIR", Path.cwd() / "var")).resolve()
+DATA_DIR = Path(env("MMCAT_DATA_DIR") or Path.cwd() / "var").resolve()
 DEBUG = env_bool("MMCAT_DEBUG")
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when MMCAT_DEBUG is off.")
@@ -43,7 +48,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # --- plugins: read entry-point metadata only, import no plugin code ---------------------------
 MMCAT_PLUGINS = os.environ.get("MMCAT_PLUGINS", "")
 MMCAT_PLUGIN_APPS = enabled_plugin_apps(MMCAT_PLUGINS)
-MMCAT_PLUGIN_SETTINGS = json.loads(os.environ.get("MMCAT_PLUGIN_SETTINGS") or "{}")
+MMCAT_PLUGIN_SETTINGS = json.loads(env("MMCAT_PLUGIN_SETTINGS") or "{}")
 MMCAT_TRACE_HOOKS = env_bool("MMCAT_TRACE_HOOKS")
 
 INSTALLED_APPS = [
@@ -102,8 +107,9 @@ TEMPLATES = [
 # --- database ---------------------------------------------------------------------------------
 _sqlite_path = DATA_DIR / "mmcat.sqlite3"
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{_sqlite_path}", conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", 60))
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{_sqlite_path}"),
+        conn_max_age=int(env("DB_CONN_MAX_AGE", "60")),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -116,7 +122,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- caches and Celery ------------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": REDIS_URL}}
@@ -135,13 +141,13 @@ else:
     }
     for _folder in ("queue", "processed"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", CELERY_BROKER_URL)
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", CELERY_BROKER_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_ROUTES = ["mmcat.jobs.route"]
+CELERY_TASK_ROUTES = ["mmcat.routing.route"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- REST API ---------------------------------------------------------------------------------
@@ -168,30 +174,35 @@ SPECTACULAR_SETTINGS = {
 
 # --- static files, i18n -----------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", DATA_DIR / "static"))
+STATIC_ROOT = Path(env("STATIC_ROOT") or DATA_DIR / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", DATA_DIR / "media"))
+MEDIA_ROOT = Path(env("MEDIA_ROOT") or DATA_DIR / "media")
 MEDIA_URL = "media/"
 LANGUAGE_CODE = "en-gb"
-TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+TIME_ZONE = env("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
-EMAIL_BACKEND = os.environ.get(
+EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend" if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "mmcat@localhost")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "mmcat@localhost")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 
 # --- security: safe by default, relaxed only for the local demo -------------------------------
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000))
+SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -204,5 +215,5 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
 }

@@ -9,8 +9,9 @@ from django.core.files import File
 from django.core.management import call_command
 
 import mmcat_mx
-from mmcat.jobs import job_tasks, route
+from mmcat.jobs import job_tasks
 from mmcat.models import Attachment, Dataset, ParameterType, ProcessingJob
+from mmcat.routing import route
 from mmcat.testing import DatasetFactory
 
 pytestmark = [

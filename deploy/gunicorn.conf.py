@@ -11,6 +11,7 @@ deploy/run-site.sh. Every value can be overridden from the environment:
     GUNICORN_THREADS     threads per worker (default 1: plain sync workers)
     GUNICORN_TIMEOUT     seconds before a silent worker is killed and restarted (default 60)
     FORWARDED_ALLOW_IPS  proxies trusted for X-Forwarded-* headers (default 127.0.0.1)
+    GUNICORN_CONTROL_SOCKET  path of gunicorn's control socket (default: none, disabled)
     LOG_LEVEL            shared with Django (DEBUG, INFO, WARNING, ...)
 """
 
@@ -64,3 +65,10 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "").strip() or "127.0.0.1"
 
 proc_name = "mmcat-web"
+
+# Gunicorn >= 25.1 opens a control socket (for `gunicornc`) at $XDG_RUNTIME_DIR/gunicorn.ctl or
+# ~/.gunicorn/gunicorn.ctl, one path for every gunicorn of the user. Off unless
+# GUNICORN_CONTROL_SOCKET names a path. (Older gunicorn ignores these names.)
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip()
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"].strip()

@@ -25,8 +25,9 @@ def host_header() -> str | None:
 
 def probe(url: str, timeout: float = 5.0) -> int:
     parts = urlsplit(url)
-    conn_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    conn = conn_class(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+    https = parts.scheme == "https"
+    connection = http.client.HTTPSConnection if https else http.client.HTTPConnection
+    conn = connection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
     headers = {"X-Forwarded-Proto": "https", "Accept": "application/json"}
     host = host_header()
     if host:

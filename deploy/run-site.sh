@@ -123,6 +123,12 @@ start_site() {
         fi
     done
 
+    # Something else on the port would answer the readiness probe in gunicorn's place.
+    if "$PYTHON" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2)' \
+        "$PORT" 2>/dev/null; then
+        die "port $PORT is already in use; set PORT"
+    fi
+
     export MMCAT_DATA_DIR="${MMCAT_DATA_DIR:-$DIR/data}"
     export STATIC_ROOT="${STATIC_ROOT:-$MMCAT_DATA_DIR/static}"
     export MEDIA_ROOT="${MEDIA_ROOT:-$MMCAT_DATA_DIR/media}"
@@ -140,7 +146,7 @@ start_site() {
     trap 'show_logs; stop_site; die "start failed"' ERR
 
     launch web gunicorn -c "$DEPLOY_DIR/gunicorn.conf.py"
-    launch worker celery -A mmcat worker --loglevel="${LOG_LEVEL:-INFO}" \
+    launch worker mmcat worker --loglevel="${LOG_LEVEL:-INFO}" \
         --queues="$WORKER_QUEUES" --hostname="site@%h" --concurrency="$WORKER_CONCURRENCY"
     launch beat celery -A mmcat beat --loglevel="${LOG_LEVEL:-INFO}" \
         --schedule="$DIR/celerybeat-schedule" --pidfile=

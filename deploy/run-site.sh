@@ -11,7 +11,7 @@
 #
 # Required environment: DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS. Everything else that
 # deploy/mmcat.env.example lists is honoured too. Script-only knobs (defaults in brackets):
-#   PORT [8000]  HOST [127.0.0.1]  WORKER_QUEUES [celery,mx]  WORKER_CONCURRENCY [2]
+#   PORT [8000]  HOST [127.0.0.1]  WORKER_QUEUES [all declared]  WORKER_CONCURRENCY [2]
 #   WAIT_SECONDS [60]  STOP_SECONDS [30]  PYTHON [python3]
 # mmcat, gunicorn and celery are taken from PATH (e.g. PATH=/path/to/venv/bin:$PATH).
 # MMCAT_DATA_DIR defaults to DIR/data (STATIC_ROOT and MEDIA_ROOT follow it).
@@ -146,8 +146,10 @@ start_site() {
     trap 'show_logs; stop_site; die "start failed"' ERR
 
     launch web gunicorn -c "$DEPLOY_DIR/gunicorn.conf.py"
-    launch worker mmcat worker --loglevel="${LOG_LEVEL:-INFO}" \
-        --queues="$WORKER_QUEUES" --hostname="site@%h" --concurrency="$WORKER_CONCURRENCY"
+    local queues=()
+    if [[ -n "$WORKER_QUEUES" ]]; then queues=(--queues="$WORKER_QUEUES"); fi
+    launch worker mmcat worker --loglevel="${LOG_LEVEL:-INFO}" "${queues[@]}" \
+        --hostname="site@%h" --concurrency="$WORKER_CONCURRENCY"
     launch beat celery -A mmcat beat --loglevel="${LOG_LEVEL:-INFO}" \
         --schedule="$DIR/celerybeat-schedule" --pidfile=
 
@@ -196,7 +198,7 @@ esac
 
 PORT="${PORT:-8000}"
 HOST="${HOST:-127.0.0.1}"
-WORKER_QUEUES="${WORKER_QUEUES:-celery,mx}"
+WORKER_QUEUES="${WORKER_QUEUES:-}"  # empty: every queue the enabled plugins declare
 WORKER_CONCURRENCY="${WORKER_CONCURRENCY:-2}"
 WAIT_SECONDS="${WAIT_SECONDS:-60}"
 STOP_SECONDS="${STOP_SECONDS:-30}"

@@ -120,6 +120,8 @@ def test_pages_and_plugin_panels(world, role):
         f"/dummy/sessions/{objects['sessions'].pk}/panel/",
         f"/dummy/datasets/{objects['datasets'].pk}/panel/",
         f"/dummy/proposals/{objects['proposals'].pk}/panel/",
+        f"/samples/{objects['samples'].pk}/",
+        f"/dummy/samples/{objects['samples'].pk}/panel/",
     ]
     expected = 200 if role in SEES else 404
     assert [client.get(url).status_code for url in urls] == [expected] * len(urls)

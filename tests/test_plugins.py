@@ -172,3 +172,27 @@ class TestCommands:
 
         with pytest.raises(CommandError, match="no enabled parser recognises"):
             call_command("parse", str(_write(tmp_path / "x.txt", "nothing")))
+
+
+class TestParameterKeyCheck:
+    def test_two_techniques_declaring_one_key_is_an_error(self):
+        from mmcat.plugins.checks import check_parameter_keys
+        from mmcat.plugins.manager import get_plugin_manager
+        from mmcat.plugins.types import ParameterSpec, TechniqueSpec
+
+        assert check_parameter_keys() == []
+
+        class Clash:
+            @hookimpl
+            def mmcat_techniques(self):
+                return [TechniqueSpec("other", "Other", [ParameterSpec("dummy_length", "L")])]
+
+        pm = get_plugin_manager()
+        pm.register(Clash(), name="clash")
+        try:
+            errors = check_parameter_keys()
+        finally:
+            pm.unregister(name="clash")
+        assert [e.id for e in errors] == ["mmcat.E004"]
+        assert "'dummy_length' is declared by both technique" in errors[0].msg
+        assert "'dummy'" in errors[0].msg and "'other'" in errors[0].msg

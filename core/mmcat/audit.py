@@ -23,7 +23,11 @@ def register_models() -> None:
     """Log every change to the core models. Bulk ingestion writes with ``bulk_create`` and is
     audited by its :class:`~mmcat.models.IngestRequest` record instead of per row."""
     for model in AUDITED:
-        auditlog.register(model, exclude_fields=NOT_AUDITED_FIELDS.get(model, []))
+        skip = NOT_AUDITED_FIELDS.get(model, [])
+        # Only the model's own columns: otherwise auditlog reads every reverse one-to-one
+        # (each plugin's detail table) on each save.
+        fields = [f.name for f in model._meta.concrete_fields if f.name not in skip]
+        auditlog.register(model, include_fields=fields)
 
 
 class AuditMiddleware(AuditlogMiddleware):

@@ -11,6 +11,11 @@ def declare(task_name: str, queue: str) -> None:
     _queues[task_name] = queue
 
 
+def queues() -> list[str]:
+    """Every queue a task was declared with, and the default queue ``celery``."""
+    return sorted({"celery", *_queues.values()})
+
+
 def route(name, args, kwargs, options, task=None, **kw):
     """Celery router (``CELERY_TASK_ROUTES``): a job task goes to the queue it was declared
     with, so a site can give a heavy plugin's queue workers of its own."""

@@ -115,7 +115,7 @@ def mmcat_dataset_panels(dataset, request):
 
 @hookimpl
 def mmcat_sample_panels(sample, request):
-    return [Panel("Dummy sample panel", reverse("dummy:index"))]
+    return [Panel("Dummy sample panel", reverse("dummy:sample-panel", args=[sample.pk]))]
 
 
 @hookimpl

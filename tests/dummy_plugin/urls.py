@@ -34,10 +34,17 @@ def dataset_panel(request, pk):
     return HttpResponse(f"<p>{dataset.name} (dummy panel)</p>")
 
 
+@login_required
+def sample_panel(request, pk):
+    sample = get_object_or_404(permissions.visible_samples(request.user), pk=pk)
+    return HttpResponse(f"<p>{sample.name} (dummy panel)</p>")
+
+
 urlpatterns = [
     path("", index, name="index"),
     path("widget/", widget, name="widget"),
     path("sessions/<int:pk>/panel/", session_panel, name="session-panel"),
     path("proposals/<int:pk>/panel/", proposal_panel, name="proposal-panel"),
     path("datasets/<int:pk>/panel/", dataset_panel, name="dataset-panel"),
+    path("samples/<int:pk>/panel/", sample_panel, name="sample-panel"),
 ]

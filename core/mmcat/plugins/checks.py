@@ -12,6 +12,27 @@ from .manager import enabled_plugins
 
 
 @checks.register()
+def check_parameter_keys(app_configs=None, **kwargs):
+    """Parameter keys are one namespace across techniques: two may not declare the same key."""
+    from ..plugins.manager import collect
+
+    owners: dict[str, str] = {}
+    errors = []
+    for technique in collect("mmcat_techniques"):
+        for spec in technique.parameters:
+            owner = owners.setdefault(spec.key, technique.slug)
+            if owner != technique.slug:
+                errors.append(checks.Error(
+                    f"Parameter '{spec.key}' is declared by both technique '{owner}' and "
+                    f"'{technique.slug}'.",
+                    hint="Prefix the new technique's keys (e.g. 'xyz_wavelength') or reuse the "
+                         "existing entry without declaring it again.",
+                    id="mmcat.E004",
+                ))
+    return errors
+
+
+@checks.register()
 def check_plugins(app_configs=None, **kwargs):
     errors = []
     core_version = Version(mmcat.__version__)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("proposals/", views.proposal_list, name="proposal-list"),
     path("proposals/<int:pk>/", views.proposal_detail, name="proposal-detail"),
+    path("samples/<int:pk>/", views.sample_detail, name="sample-detail"),
     path("sessions/<int:pk>/", views.session_detail, name="session-detail"),
     path("datasets/<int:pk>/", views.dataset_detail, name="dataset-detail"),
 ]

@@ -63,6 +63,22 @@ def proposal_detail(request, pk):
 
 
 @login_required
+def sample_detail(request, pk):
+    sample = get_object_or_404(
+        perms.visible_samples(request.user).select_related("proposal", "parent"), pk=pk
+    )
+    datasets = perms.visible_datasets(request.user).filter(sample=sample).select_related(
+        "session__proposal").order_by("-start_time", "-id")
+    context = {
+        "sample": sample,
+        "children": sample.children.all(),
+        "page": Paginator(datasets, PAGE_SIZE).get_page(request.GET.get("page")),
+        "panels": collect("mmcat_sample_panels", sample=sample, request=request),
+    }
+    return render(request, "mmcat/sample_detail.html", context)
+
+
+@login_required
 def session_detail(request, pk):
     session = get_object_or_404(
         perms.visible_sessions(request.user).select_related("proposal", "beamline"), pk=pk

@@ -11,7 +11,7 @@ from django.core.management import call_command
 import mmcat_mx
 from mmcat.jobs import job_tasks
 from mmcat.models import Attachment, Dataset, ParameterType, ProcessingJob
-from mmcat.routing import route
+from mmcat.routing import queues, route
 from mmcat.testing import DatasetFactory
 
 pytestmark = [
@@ -56,6 +56,7 @@ def test_mx_jobs_go_to_the_mx_queue():
     job_tasks()
     assert route("mx.ingest_processing", (), {}, {}) == {"queue": "mx"}
     assert route("core.parse_attachment", (), {}, {}) is None
+    assert queues() == ["celery", "mx"]  # what `mmcat worker` consumes by default
 
 
 def ingest(session, raw, filename):

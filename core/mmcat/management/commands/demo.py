@@ -36,8 +36,8 @@ class Command(BaseCommand):
         if no_serve:
             return
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "mmcat", "worker", "--pool=solo",
-             "-Q", "celery,mx", "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
+            [sys.executable, "-m", "mmcat.cli", "worker", "--pool=solo", "--loglevel=WARNING",
+             "--without-gossip", "--without-mingle"],
             env={**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE},
         )
         try:

@@ -10,6 +10,7 @@ from mmcat.plugins.types import MenuItem, Panel, ParameterSpec, Parser, Techniqu
 
 from . import parser
 from .api import ScanViewSet
+from .demo import load as load_demo
 
 SLUG = "xyz"
 
@@ -52,3 +53,8 @@ def mmcat_session_panels(session, request):
     if SLUG not in (session.beamline.techniques or []):
         return None
     return [Panel("XYZ scans", reverse("xyz:session-panel", args=[session.pk]), order=50)]
+
+
+@hookimpl
+def mmcat_demo_data(demo):
+    load_demo(demo)

@@ -1,20 +1,23 @@
-"""Fixtures for the XYZ plugin's tests. ``mmcat.testing`` brings the core's factories and the
-fixtures ``member`` (a person), ``session`` (a session ``member`` belongs to) and ``client_of``
-(``client_of(person)`` is an API client with that person's token)."""
+"""Fixtures for the XYZ plugin's tests.
 
-from pathlib import Path
+``mmcat.testing`` brings the core's factories (``mmcat.testing.SessionFactory`` …) and the
+fixtures ``member`` (a person), ``session`` (a session ``member`` belongs to) and ``client_of``
+(``client_of(person)``: an API client with that person's token). Import the factories inside
+fixtures or in the test modules, not at the top of this file: ``pytest_plugins`` must load
+``mmcat.testing`` before anything imports it.
+"""
 
 import pytest
-from mmcat.testing import DatasetFactory, PersonFactory, SessionFactory
 
 pytest_plugins = ["mmcat.testing"]
-
-DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture
 def sample_file():
-    return DATA / "scan.xyz"
+    """The sample XYZ-SCAN file the package ships (``mmcat demo`` uses it too)."""
+    from mmcat_xyz.demo import SAMPLE
+
+    return SAMPLE
 
 
 @pytest.fixture
@@ -27,16 +30,22 @@ def xyz_session(session):
 
 @pytest.fixture
 def xyz_dataset(xyz_session):
+    from mmcat.testing import DatasetFactory
+
     return DatasetFactory(session=xyz_session, technique="xyz")
 
 
 @pytest.fixture
 def outsider():
     """A signed-up person who is in no proposal: sees nothing."""
+    from mmcat.testing import PersonFactory
+
     return PersonFactory()
 
 
 @pytest.fixture
 def other_session():
     """A session of someone else's proposal, invisible to ``member``."""
+    from mmcat.testing import SessionFactory
+
     return SessionFactory(beamline__techniques=["xyz"])

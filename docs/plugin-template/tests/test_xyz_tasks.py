@@ -42,7 +42,7 @@ def test_job_succeeds_and_records_the_scan(xyz_dataset, sample_file, member):
     assert job.progress == 100
     assert job.result == {"dataset": xyz_dataset.pk, "points": 8, "peak_position": 0.75}
     assert "parsing scan.xyz" in job.log
-    assert xyz_dataset.xyz_scan.peak_counts == 1210
+    assert Scan.objects.get(dataset=xyz_dataset).peak_counts == 1210
     values = {p.type.key: p.value for p in xyz_dataset.parameters.select_related("type")}
     assert values == {"xyz_energy": 12.4, "xyz_points": 8, "xyz_mode": "fluorescence"}
 
@@ -77,3 +77,15 @@ def test_an_out_of_range_value_fails_the_job(xyz_dataset):
     job.refresh_from_db()
     assert job.state == ProcessingJob.State.FAILED
     assert "above the maximum" in job.error
+
+
+def test_demo_data_queues_a_job_that_succeeds():
+    from mmcat.demo import load
+
+    load()  # runs every enabled plugin's mmcat_demo_data hook
+    job = ProcessingJob.objects.get(task="xyz.ingest_scan")
+    assert job.state == ProcessingJob.State.QUEUED
+    ingest_scan.apply(args=[job.pk])  # what the worker does once the demo has committed
+    job.refresh_from_db()
+    assert job.state == ProcessingJob.State.SUCCEEDED, job.error
+    assert Scan.objects.filter(dataset__name="xyz-scan_1").exists()

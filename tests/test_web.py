@@ -73,7 +73,7 @@ def test_dataset_page_shows_units_mmcif_names_files_and_lineage(browser, session
     assert f'href="/datasets/{merged.pk}/"' in page and f'href="/datasets/{b.pk}/"' in page
     _, page = queries(browser, f"/datasets/{merged.pk}/")
     assert '<abbr title="_dummy.length">Length</abbr>' in page
-    assert "<td>2.0</td><td>Å</td>" in page
+    assert "<td>2</td><td>Å</td>" in page
     assert "/data/merged.mtz" in page and "2.0\xa0KB" in page
 
 

@@ -3,6 +3,7 @@ whose result the worker ingests, an XDS run, and four helical sweeps merged by a
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.files import File
@@ -17,6 +18,10 @@ REALDATA = Path(__file__).parent / "realdata"
 
 
 def _dataset(session, name, params, **fields):
+    """A dataset started a few minutes after the previous one of its session."""
+    fields.setdefault("start_time", session.start + timedelta(
+        minutes=7 * (session.datasets.count() + 1)))
+    fields.setdefault("end_time", fields["start_time"] + timedelta(minutes=4))
     dataset = Dataset.objects.create(session=session, technique="mx", name=name, **fields)
     set_parameters(dataset, params)
     return dataset

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean bench
 
 $(STAMP): pyproject.toml plugins/mx/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ demo: $(STAMP)  ## create .venv, migrate, load demo data, print logins, serve on
 
 test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## ingest + range-search benchmark vs raw SQL on local PostgreSQL
+	$(BIN)/python bench/ingest_search.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

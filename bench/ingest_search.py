@@ -173,6 +173,12 @@ def vacuum_analyze(url: str) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
+def checkpoint(url: str) -> None:
+    """``CHECKPOINT``, so that a timed load does not pay for the previous one's dirty pages."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+
+
 def explain(url: str, queries: list[str]) -> list[str]:
     """``EXPLAIN (ANALYZE, BUFFERS)`` of each query; returns the plans as text."""
     plans = []
@@ -196,6 +202,12 @@ def create_raw_table(url: str) -> None:
         for key, *_ in SEARCH:
             conn.execute(sql.SQL("CREATE INDEX {} ON raw_dataset ({})").format(
                 sql.Identifier(f"raw_{key}_idx"), sql.Identifier(key)))
+
+
+def truncate_raw(url: str) -> None:
+    """Empty the typed-column table (between repeated loads)."""
+    with psycopg.connect(url) as conn:
+        conn.execute("TRUNCATE raw_dataset RESTART IDENTITY")
 
 
 def copy_raw(url: str, datasets: list[Dataset], session_ids: list[int]) -> float:
@@ -442,7 +454,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--per-session", type=int, default=1000, help="datasets per session")
     p.add_argument("--clients", type=int, default=1, help="concurrent ingest clients")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    p.add_argument("--runs", type=int, default=7, help="timed search runs (median)")
+    p.add_argument("--runs", type=int, default=15, help="timed search runs (median)")
+    p.add_argument("--copy-runs", type=int, default=3, help="timed COPY loads (median)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432",
                    help="PostgreSQL server (user@host:port, no database)")
@@ -452,8 +465,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true",
                    help="keep the databases and the temporary folder (server log)")
     args = p.parse_args(argv)
-    if not 1 <= args.batch <= 5000 or args.n < 1 or args.runs < 1 or args.per_session < 1:
-        p.error("need n >= 1, 1 <= batch <= 5000, runs >= 1, per-session >= 1")
+    if (not 1 <= args.batch <= 5000 or min(args.n, args.runs, args.copy_runs, args.per_session,
+                                            args.clients, args.workers) < 1):
+        p.error("need 1 <= batch <= 5000 and n, runs, copy-runs, per-session, clients, "
+                "workers >= 1")
     check_local(args.pg)
     return args
 
@@ -473,6 +488,7 @@ def run_mmcat(args, datasets: list[Dataset], env: dict[str, str], work: Path, r:
     try:
         base = f"http://127.0.0.1:{port}"
         wait_ready(server, base, server_log)
+        checkpoint(mmcat_url)
         log(f"mmCAT: ingest {args.n} datasets in {len(bodies)} requests on {base}")
         r.api_ingest, r.batch_times = api_ingest(base, token, bodies, args.clients)
         vacuum_analyze(mmcat_url)
@@ -489,8 +505,13 @@ def run_raw(args, datasets: list[Dataset], r: Results) -> None:
     recreate_database(args.pg, RAW_DB)
     create_raw_table(raw_url)
     session_ids = list(range(1, math.ceil(args.n / args.per_session) + 1))
-    log(f"raw SQL: COPY {args.n} rows")
-    r.raw_copy = copy_raw(raw_url, datasets, session_ids)
+    times = []
+    for i in range(args.copy_runs):
+        log(f"raw SQL: COPY {args.n} rows ({i + 1}/{args.copy_runs})")
+        truncate_raw(raw_url)
+        checkpoint(raw_url)
+        times.append(copy_raw(raw_url, datasets, session_ids))
+    r.raw_copy = statistics.median(times)
     vacuum_analyze(raw_url)
     r.raw_search, r.raw_count = raw_search(raw_url, args.runs)
 
@@ -514,7 +535,8 @@ def main(argv: list[str] | None = None) -> int:
             drop_database(args.pg, RAW_DB)
             shutil.rmtree(work, ignore_errors=True)
     print(f"\nmmCAT bench: N = {args.n}, batch {args.batch}, {args.clients} client(s), "
-          f"{args.workers} gunicorn workers, search median of {args.runs}\n")
+          f"{args.workers} gunicorn workers; COPY median of {args.copy_runs}, "
+          f"search median of {args.runs}\n")
     print(report(results))
     print("\n" + plan_summary(results.plans))
     if args.plans:

@@ -26,7 +26,8 @@ def test_creates_datasets_parameters_files_and_lineage_in_one_request(api, sessi
     sample = SampleFactory(proposal=session.proposal)
     response = post(api, [
         item(session, "x1_1", sample=sample.pk, start_time="2026-11-24T10:00:00Z",
-             parameters={"dummy_length": {"value": 0.12, "unit": "nm"}, "dummy_count": 900},
+             parameters={"dummy_length": {"value": 0.12, "unit": "nm"}, "dummy_count": 900,
+                         "dummy_vector": [1, 2.5], "dummy_when": "2026-11-24T10:00:00Z"},
              files=[{"path": "/data/x1_1_master.h5", "size": 10, "format": "nexus"}]),
         item(session, "x1_2", parameters={"dummy_length": 1.3}),
         item(session, "x1_merged", kind="merged",
@@ -40,7 +41,8 @@ def test_creates_datasets_parameters_files_and_lineage_in_one_request(api, sessi
     first = Dataset.objects.get(name="x1_1")
     assert first.sample == sample
     assert {pv.type.key: pv.value for pv in first.parameters.all()} == {
-        "dummy_length": pytest.approx(1.2), "dummy_count": 900}
+        "dummy_length": pytest.approx(1.2), "dummy_count": 900, "dummy_vector": [1.0, 2.5],
+        "dummy_when": "2026-11-24T10:00:00+00:00"}
     assert first.files.get().format == "nexus"
 
 

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
 from . import permissions as perms
+from .bulk import insert_rows
 from .dictionary import coerce, techniques
 from .events import dataset_created_in_bulk
 from .models import (
@@ -253,8 +254,8 @@ def _write(rows) -> list[Dataset]:
     datasets = Dataset.objects.bulk_create(Dataset(**row["fields"]) for row in rows)
     values, files, links = [], [], []
     for row, dataset in zip(rows, datasets, strict=True):
-        values += [ParameterValue(dataset=dataset, type=ptype, **columns)
-                   for ptype, columns in row["parameters"]]
+        values += [(dataset.pk, ptype.pk, c["number"], c["text"], c["vector"])
+                   for ptype, c in row["parameters"]]
         files += [Datafile(dataset=dataset, **f) for f in row["files"]]
         for source, ref, role in row["inputs"]:
             input_id = datasets[ref].pk if source == "item" else ref
@@ -262,7 +263,7 @@ def _write(rows) -> list[Dataset]:
                 raise IngestError({f"datasets[{row['index']}].inputs":
                                    ["A dataset cannot be its own input."]})
             links.append(DatasetLink(output=dataset, input_id=input_id, role=role))
-    ParameterValue.objects.bulk_create(values, batch_size=2000)
+    insert_rows(ParameterValue, ("dataset", "type", "number", "text", "vector"), values)
     Datafile.objects.bulk_create(files, batch_size=2000)
     DatasetLink.objects.bulk_create(links, batch_size=2000)
     dataset_created_in_bulk(datasets)

@@ -28,8 +28,9 @@ class ParamFilter:
     op: str
     columns: dict
 
-    def values(self) -> QuerySet:
-        """Dataset ids matching this condition (one index range scan)."""
+    def values(self, within: QuerySet | None = None) -> QuerySet:
+        """Dataset ids matching this condition (one index range scan), optionally only among
+        the ids of ``within``."""
         kind = self.ptype.value_kind
         column = "number" if kind in ("number", "integer") else "text"
         value = self.columns[column]
@@ -42,6 +43,8 @@ class ParamFilter:
             qs = qs.filter(text__icontains=value)
         else:
             qs = qs.filter(**{f"{column}__{self.op}": value})
+        if within is not None:
+            qs = qs.filter(dataset_id__in=within)
         return qs.values("dataset_id")
 
 
@@ -98,6 +101,8 @@ def filter_by_parameters(queryset: QuerySet, expressions: list[str]) -> QuerySet
             errors.extend(exc.messages)
     if errors:
         raise ValidationError({"param": errors})
+    # One nested chain of index scans on the values table, met by the datasets table once.
+    matching = None
     for f in filters:
-        queryset = queryset.filter(pk__in=f.values())
-    return queryset
+        matching = f.values(within=matching)
+    return queryset.filter(pk__in=matching)

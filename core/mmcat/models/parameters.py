@@ -38,8 +38,11 @@ class ParameterValue(models.Model):
     ISO-8601 UTC times to ``text``; vectors to ``vector``. The (type, number) and (type, text)
     indexes make a range search on any parameter an index range scan."""
 
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="parameters")
-    type = models.ForeignKey(ParameterType, on_delete=models.PROTECT, related_name="values")
+    # No index of their own: (dataset, type) is unique, and (type, value, dataset) is indexed.
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="parameters",
+                                db_index=False)
+    type = models.ForeignKey(ParameterType, on_delete=models.PROTECT, related_name="values",
+                             db_index=False)
     number = models.FloatField(null=True, blank=True)
     text = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 (NULL = no text)
     vector = models.JSONField(null=True, blank=True)
@@ -49,8 +52,10 @@ class ParameterValue(models.Model):
             models.UniqueConstraint(fields=["dataset", "type"], name="one_value_per_parameter"),
         ]
         indexes = [
-            models.Index(fields=["type", "number", "dataset"], name="param_number_idx"),
-            models.Index(fields=["type", "text", "dataset"], name="param_text_idx"),
+            models.Index(fields=["type", "number", "dataset"], name="param_number_idx",
+                         condition=models.Q(number__isnull=False)),
+            models.Index(fields=["type", "text", "dataset"], name="param_text_idx",
+                         condition=models.Q(text__isnull=False)),
         ]
 
     def __str__(self):

@@ -196,3 +196,25 @@ class TestParameterKeyCheck:
         assert [e.id for e in errors] == ["mmcat.E004"]
         assert "'dummy_length' is declared by both technique" in errors[0].msg
         assert "'dummy'" in errors[0].msg and "'other'" in errors[0].msg
+
+
+@pytest.mark.django_db
+def test_a_failing_plugin_panel_does_not_break_the_page(member, caplog):
+    class Broken:
+        @hookimpl
+        def mmcat_session_panels(self, session, request):
+            raise RuntimeError("plugin bug")
+
+    session = SessionFactory()
+    session.proposal.members.create(person=member)
+    client = Client()
+    client.force_login(member)
+    pm = get_plugin_manager()
+    pm.register(Broken(), name="broken")
+    try:
+        response = client.get(f"/sessions/{session.pk}/")
+    finally:
+        pm.unregister(name="broken")
+    assert response.status_code == 200
+    assert "Dummy session panel" in response.content.decode()
+    assert "plugin broken failed in mmcat_session_panels" in caplog.text

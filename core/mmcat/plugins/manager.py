@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from importlib import import_module
 from itertools import chain
 
@@ -12,6 +13,8 @@ from django.conf import settings
 
 from . import hookspecs
 from .markers import PROJECT
+
+logger = logging.getLogger(__name__)
 
 
 def _new_manager() -> pluggy.PluginManager:
@@ -46,6 +49,20 @@ def collect(hook_name: str, **kwargs) -> list:
     """Call a collecting hook and flatten the lists the plugins returned."""
     results = getattr(hook(), hook_name)(**kwargs)
     return list(chain.from_iterable(r for r in results if r))
+
+
+def collect_isolated(hook_name: str, **kwargs) -> list:
+    """Like :func:`collect`, for page decorations (menus, panels, widgets): a plugin whose hook
+    raises is logged and left out, so that one broken plugin cannot break a core page."""
+    results = []
+    for impl in reversed(getattr(hook(), hook_name).get_hookimpls()):  # pluggy's call order
+        try:
+            result = impl.function(*(kwargs[name] for name in impl.argnames))
+        except Exception:
+            logger.exception("plugin %s failed in %s; left out", impl.plugin_name, hook_name)
+            continue
+        results.extend(result or [])
+    return results
 
 
 def enabled_plugins():

@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-from ..plugins.manager import collect
+from ..plugins.manager import collect_isolated
 from ..plugins.types import MenuItem
 
 
@@ -14,5 +14,5 @@ def navigation(request):
         MenuItem("Proposals", reverse("proposal-list"), order=10),
         MenuItem("API", reverse("api-docs"), order=900),
     ]
-    items += collect("mmcat_menu_items", request=request)
+    items += collect_isolated("mmcat_menu_items", request=request)
     return {"menu": sorted(items, key=lambda m: m.order)}

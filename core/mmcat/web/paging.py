@@ -1,0 +1,3 @@
+"""Server-side paging shared by the list pages."""
+
+PAGE_SIZE = 50

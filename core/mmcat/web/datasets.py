@@ -2,6 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
+from django.urls import path
 
 from .. import permissions as perms
 from ..lineage import graph
@@ -23,3 +24,8 @@ def dataset_detail(request, pk):
         "panels": collect_isolated("mmcat_dataset_panels", dataset=dataset, request=request),
     }
     return render(request, "mmcat/dataset_detail.html", context)
+
+
+urlpatterns = [
+    path("datasets/<int:pk>/", dataset_detail, name="dataset-detail"),
+]

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.urls import path
 from django.utils import timezone
 
 from .. import permissions as perms
@@ -19,3 +20,8 @@ def home(request):
         "widgets": collect_isolated("mmcat_dashboard_widgets", request=request),
     }
     return render(request, "mmcat/home.html", context)
+
+
+urlpatterns = [
+    path("", home, name="home"),
+]

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, render
+from django.urls import path
 
 from .. import permissions as perms
 from ..models.proposals import PROPOSAL_REF_RE
@@ -58,3 +59,10 @@ def sample_detail(request, pk):
         "panels": collect_isolated("mmcat_sample_panels", sample=sample, request=request),
     }
     return render(request, "mmcat/sample_detail.html", context)
+
+
+urlpatterns = [
+    path("proposals/", proposal_list, name="proposal-list"),
+    path("proposals/<int:pk>/", proposal_detail, name="proposal-detail"),
+    path("samples/<int:pk>/", sample_detail, name="sample-detail"),
+]

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
+from django.urls import path
 
 from .. import permissions as perms
 from ..models import ParameterValue
@@ -26,3 +27,8 @@ def session_detail(request, pk):
         "panels": collect_isolated("mmcat_session_panels", session=session, request=request),
     }
     return render(request, "mmcat/session_detail.html", context)
+
+
+urlpatterns = [
+    path("sessions/<int:pk>/", session_detail, name="session-detail"),
+]

@@ -18,7 +18,8 @@ install: $(STAMP)
 demo: $(STAMP)  ## create .venv, migrate, load demo data, print logins, serve on $(PORT)
 	MMCAT_PLUGINS=$${MMCAT_PLUGINS-all} PORT=$(PORT) $(BIN)/mmcat demo
 
-test: $(STAMP)  ## the whole test suite
+test: $(STAMP)  ## the whole test suite (browser tests need Debian's chromium: installed if root)
+	tests/e2e/install-chromium.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## ingest + range-search benchmark vs raw SQL on local PostgreSQL

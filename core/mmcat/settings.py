@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "auditlog",
+    "axes",
     "mmcat.apps.CoreConfig",
     *MMCAT_PLUGIN_APPS,
 ]
@@ -79,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "mmcat.audit.AuditMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a sign-in lockout into the login page
 ]
 
 ROOT_URLCONF = "mmcat.urls"
@@ -87,6 +90,47 @@ AUTH_USER_MODEL = "core.Person"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- sign-in: local accounts (rate-limited by django-axes) and optional OpenID Connect --------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses attempts while locked out
+    "django.contrib.auth.backends.ModelBackend",
+    "mmcat.oidc.PersonOIDCBackend",  # inert unless the OIDC_* variables below are set
+]
+# N failed sign-ins for one username from one address lock that pair for M minutes. API tokens
+# never go through this: DRF token authentication does not call authenticate().
+AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(env("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "mmcat.web.accounts.locked_out"
+AXES_CLIENT_IP_CALLABLE = "mmcat.web.accounts.client_ip"
+AXES_WHITELIST_CALLABLE = "mmcat.web.accounts.not_a_password_attempt"
+# Reverse proxies in front of the web process that append to X-Forwarded-For (nginx with
+# $proxy_add_x_forwarded_for: 1). 0 means the peer address is the client's.
+MMCAT_PROXY_COUNT = int(env("MMCAT_PROXY_COUNT", "0"))
+PASSWORD_RESET_TIMEOUT = 24 * 3600  # a reset link works for a day, and only once
+
+# OpenID Connect (e.g. Keycloak): on when the six OIDC_* variables below are all set.
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID") or None
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET") or None
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT") or None
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT") or None
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT") or None
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT") or None
+_oidc_required = ("OIDC_RP_CLIENT_ID", "OIDC_RP_CLIENT_SECRET", "OIDC_OP_AUTHORIZATION_ENDPOINT",
+                  "OIDC_OP_TOKEN_ENDPOINT", "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT")
+_oidc_missing = [name for name in _oidc_required if not globals()[name]]
+if 0 < len(_oidc_missing) < len(_oidc_required):
+    raise ImproperlyConfigured(
+        f"OpenID Connect is half configured: set {', '.join(_oidc_missing)} too, or unset all.")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", "openid email profile")
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", "SSO")  # the button: "Sign in with SSO"
+OIDC_USE_PKCE = env_bool("OIDC_USE_PKCE", True)
+OIDC_TIMEOUT = int(env("OIDC_TIMEOUT", "10"))
+OIDC_AUTHENTICATE_CLASS = "mmcat.oidc.AuthenticateView"
+OIDC_CALLBACK_CLASS = "mmcat.oidc.CallbackView"
 
 TEMPLATES = [
     {

@@ -48,5 +48,5 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Token <key>`; create keys on your profile page or with the admin.",
+            "description": "`Token <key>`; create keys on the API tokens page (/account/tokens/).",
         }

@@ -140,6 +140,28 @@ def job_tasks() -> dict[str, Callable]:
     return dict(_registry)
 
 
+class NotRetryable(Exception):
+    """The job cannot be queued again; the message says why."""
+
+
+def retry(job_id: int) -> ProcessingJob:
+    """Queue a failed job again: lock it, check it failed and its task is installed, reset its
+    state, and submit it after commit. Raises :class:`NotRetryable` otherwise."""
+    with transaction.atomic():
+        job = ProcessingJob.objects.select_for_update().get(pk=job_id)
+        if job.state != ProcessingJob.State.FAILED:
+            raise NotRetryable(
+                f"Only failed jobs can be retried; this one is {job.get_state_display()}."
+            )
+        if job.task not in job_tasks():
+            raise NotRetryable(f"The task {job.task} is not installed here; the job cannot run.")
+        job.state, job.error, job.progress, job.finished_at = (
+            ProcessingJob.State.QUEUED, "", 0, None)
+        job.save(update_fields=["state", "error", "progress", "finished_at"])
+        submit(job)
+    return job
+
+
 def submit(job: ProcessingJob) -> ProcessingJob:
     """Queue an already-saved job once its transaction commits."""
     task = job_tasks()[job.task]

@@ -53,13 +53,14 @@ def graph(dataset: Dataset, visible) -> dict:
     """The lineage graph around ``dataset`` limited to the ``visible`` datasets queryset:
     ``{"nodes": [...], "edges": [...]}``."""
     ids = connected(dataset)
-    nodes = visible.filter(pk__in=ids).select_related("session__proposal")
+    nodes = visible.filter(pk__in=ids).select_related("session__proposal", "sample")
     shown = {d.pk for d in nodes}
     edges = DatasetLink.objects.filter(output_id__in=shown, input_id__in=shown)
     return {
         "nodes": [
             {"id": d.pk, "name": d.name, "kind": d.kind, "technique": d.technique,
-             "session": d.session.reference, "sample": d.sample_id}
+             "session": d.session.reference, "sample": d.sample_id,
+             "sample_name": str(d.sample) if d.sample else "", "state": d.state}
             for d in nodes
         ],
         "edges": [

@@ -12,9 +12,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from .. import permissions as perms
-from ..jobs import submit
+from ..jobs import NotRetryable, retry
 from ..lineage import graph
-from ..models import ParameterType, ProcessingJob
+from ..models import ParameterType
 from . import filters, serializers
 
 
@@ -129,13 +129,10 @@ class JobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         """Queue a failed job again."""
-        job = self.get_object()
-        if job.state != ProcessingJob.State.FAILED:
-            raise ValidationError({"state": f"Only failed jobs can be retried; this one is "
-                                             f"{job.state}."})
-        job.state, job.error, job.progress, job.finished_at = "queued", "", 0, None
-        job.save(update_fields=["state", "error", "progress", "finished_at"])
-        submit(job)
+        try:
+            job = retry(self.get_object().pk)
+        except NotRetryable as exc:
+            raise ValidationError({"state": str(exc)}) from None
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     def create(self, request, *args, **kwargs):

@@ -36,7 +36,7 @@ class Dataset(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-start_time", "-id"]
+        ordering = [models.F("start_time").desc(nulls_last=True), "-id"]
         constraints = [
             models.UniqueConstraint(fields=["session", "name"], name="dataset_name_per_session"),
         ]

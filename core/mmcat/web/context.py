@@ -6,7 +6,7 @@ from django.urls import NoReverseMatch, reverse
 from ..plugins.manager import collect_isolated
 from ..plugins.types import MenuItem
 
-#: (label, URL name, order, staff only)
+#: (label, URL name, order, staff only: facility staff and beamline staff)
 CORE_MENU = [
     ("Home", "home", 0, False),
     ("Proposals", "proposal-list", 10, False),
@@ -19,7 +19,7 @@ CORE_MENU = [
 
 def _core_items(user):
     for label, name, order, staff_only in CORE_MENU:
-        if staff_only and not user.sees_everything:
+        if staff_only and not (user.sees_everything or user.beamlines.exists()):
             continue
         try:
             yield MenuItem(label, reverse(name), order=order)

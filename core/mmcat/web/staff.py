@@ -10,7 +10,6 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.db.models import Count, F, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
@@ -152,17 +151,10 @@ def job_retry(request, pk):
     scope = list(staff_beamlines(user))
     job = get_object_or_404(_scoped_jobs(user, scope), pk=pk)
     error = ""
-    with transaction.atomic():
-        job = ProcessingJob.objects.select_for_update().get(pk=job.pk)
-        if job.state != ProcessingJob.State.FAILED:
-            error = f"Only failed jobs can be retried; this one is {job.get_state_display()}."
-        elif job.task not in mmcat_jobs.job_tasks():
-            error = f"The task {job.task} is not installed here; the job cannot run."
-        else:
-            job.state, job.error, job.progress, job.finished_at = (
-                ProcessingJob.State.QUEUED, "", 0, None)
-            job.save(update_fields=["state", "error", "progress", "finished_at"])
-            mmcat_jobs.submit(job)
+    try:
+        mmcat_jobs.retry(job.pk)
+    except mmcat_jobs.NotRetryable as exc:
+        error = str(exc)
     message = error or f"Job {job.pk} ({job.task}) is queued again."
     if request.headers.get("HX-Request") == "true":
         job = _jobs_queryset(ProcessingJob.objects.filter(pk=job.pk)).get()

@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import sys
 
@@ -40,6 +41,8 @@ class Command(BaseCommand):
              "--without-gossip", "--without-mingle"],
             env={**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE},
         )
+        # Stopping the demo (Ctrl-C or SIGTERM) stops its worker too.
+        signal.signal(signal.SIGTERM, lambda *args: sys.exit(0))
         try:
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
         finally:

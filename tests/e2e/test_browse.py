@@ -1,21 +1,33 @@
-"""A scientist's path through mmCAT in a real browser."""
+"""A scientist's shift in a real browser: sign in, follow a live session, read the lineage of a
+merged dataset, manage API tokens. Each test saves screenshots of the pages it visits."""
+
+import re
 
 from mmcat.dictionary import set_parameters
-from mmcat.testing import DatasetFactory, PersonFactory, SessionFactory
+from mmcat.models import ApiToken, DatasetLink, Person
+from mmcat.testing import (
+    BeamlineFactory,
+    DatasetFactory,
+    PersonFactory,
+    SampleFactory,
+    SessionFactory,
+    token_client,
+)
 
 from .conftest import screenshot, sign_in
 
 
 def test_sign_in_and_open_a_session(page):
     session = SessionFactory()
-    pi = session.proposal.pi
     dataset = DatasetFactory(session=session, name="lyso_x1_1")
-    set_parameters(dataset, {"dummy_length": 1.5})
-    sign_in(page, pi)
+    set_parameters(dataset, {"dummy_length": 1.5, "dummy_colour": "red"})
+    sign_in(page, session.proposal.pi)
     screenshot(page, "home")
     page.get_by_role("link", name=session.reference).first.click()
-    page.get_by_role("heading", name=f"Session {session.reference}").wait_for()
-    assert page.get_by_role("link", name="lyso_x1_1").is_visible()
+    page.get_by_role("heading", name=re.compile(session.reference)).first.wait_for()
+    row = page.locator(f"#ds-{dataset.pk}")
+    assert row.get_by_role("link", name="lyso_x1_1").is_visible()
+    assert "1.5" in row.inner_text()
     screenshot(page, "session")
 
 
@@ -26,4 +38,88 @@ def test_wrong_password_is_refused(page):
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
     assert page.url.endswith("/login/")
-    assert page.get_by_text("enter a correct username and password").is_visible()
+    assert page.get_by_text("correct username and password").is_visible()
+
+
+def test_a_dataset_ingested_through_the_api_appears_live(page):
+    session = SessionFactory()  # running now
+    DatasetFactory(session=session, name="first_sweep")
+    sign_in(page, session.proposal.pi)
+    page.goto(f"/sessions/{session.pk}/")
+    page.locator("#live[data-live]").wait_for()
+    page.evaluate("window.__not_reloaded = true")
+    response = token_client(session.proposal.pi).post("/api/v1/ingest/", {"datasets": [
+        {"session": session.pk, "technique": "dummy", "name": "new_sweep",
+         "parameters": {"dummy_length": 2.25}}]}, format="json")
+    assert response.status_code == 201
+    new_id = response.json()["datasets"][0]["id"]
+    page.locator(f"#ds-{new_id}").wait_for(timeout=20_000)  # polls every 5 s
+    assert page.evaluate("window.__not_reloaded") is True
+    rows = page.locator("#datasets-body tr[data-dataset-id]")
+    assert rows.first.get_attribute("data-dataset-id") == str(new_id)  # newest first
+    screenshot(page, "session-live")
+
+
+def test_lineage_graph_of_a_merge_across_crystals(page):
+    session = SessionFactory()
+    sweeps = [DatasetFactory(session=session, name=f"x{i}_1",
+                             sample=SampleFactory(proposal=session.proposal, name=f"x{i}"))
+              for i in (1, 2, 3)]
+    merged = DatasetFactory(session=session, name="x1-x3 merged", kind="merged")
+    for sweep in sweeps:
+        DatasetLink.objects.create(output=merged, input=sweep, role="sweep")
+    sign_in(page, session.proposal.pi)
+    page.goto(f"/datasets/{merged.pk}/")
+    nodes = page.locator("#lineage-svg a.lineage-node")
+    nodes.first.wait_for()
+    assert nodes.count() == 4
+    assert page.locator(f'#lineage-svg a.lineage-node[data-dataset-id="{merged.pk}"]'
+                        ).get_attribute("data-kind") == "merged"
+    assert page.locator("path.lineage-edge").count() == 3
+    screenshot(page, "dataset-lineage")
+    page.locator(f'#lineage-svg a.lineage-node[data-dataset-id="{sweeps[1].pk}"]').click()
+    page.wait_for_url(f"**/datasets/{sweeps[1].pk}/")
+    assert page.get_by_role("heading", name="x2_1").first.is_visible()
+
+
+def test_create_use_and_revoke_a_personal_token(page):
+    person = PersonFactory()
+    sign_in(page, person)
+    page.get_by_role("link", name="API tokens").click()
+    page.locator("#token-name").fill("xia2 pipeline")
+    page.locator("#create-token").click()
+    key = page.locator("#token-key").input_value()
+    assert key.startswith("mmc_")
+    screenshot(page, "token-created")
+    api = token_client(person)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get("/api/v1/datasets/").status_code == 200
+    token = ApiToken.objects.get(person=person, name="xia2 pipeline")
+    page.goto("/account/tokens/")
+    page.locator(f"#revoke-token-{token.pk}").click()
+    page.locator("#confirm-revoke").click()
+    page.get_by_text("xia2 pipeline").first.wait_for()
+    screenshot(page, "tokens")
+    assert api.get("/api/v1/datasets/").status_code == 401
+
+
+def test_main_pages_for_screenshots(page):
+    """Search, calendar, proposals and the staff job monitor, as facility staff see them."""
+    staff = PersonFactory(role=Person.Role.STAFF)
+    session = SessionFactory(beamline=BeamlineFactory(name="i04-1"))
+    for i in range(3):
+        set_parameters(DatasetFactory(session=session, name=f"scan_{i}"),
+                       {"dummy_length": 1 + i})
+    sign_in(page, staff)
+    page.goto("/proposals/")
+    screenshot(page, "proposals")
+    page.goto(f"/proposals/{session.proposal.pk}/")
+    screenshot(page, "proposal")
+    page.goto("/search/?q=scan")
+    assert page.locator("#result-table tr[data-dataset]").count() == 3
+    screenshot(page, "search")
+    page.goto("/sessions/calendar/?beamline=i04-1")
+    assert page.locator(f'a.cal-session[data-session-id="{session.pk}"]').count() >= 1
+    screenshot(page, "calendar")
+    page.goto("/staff/jobs/")
+    screenshot(page, "staff-jobs")

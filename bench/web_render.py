@@ -128,7 +128,7 @@ def main() -> None:
                   reverse("session-detail", args=[session.pk])),
                  ("session page, filtered by two parameter ranges",
                   reverse("session-detail", args=[session.pk])
-                  + "?param=wavelength__gte:0.9&param=resolution__lte:50"),
+                  + "?param=wavelength&min=0.9&max=&unit=&param=resolution&min=&max=50&unit="),
                  ("dataset page", reverse("dataset-detail", args=[dataset.pk])),
                  ("home", reverse("home"))]
         print(f"{args.datasets} datasets × {n_params} parameters in one session; "

@@ -81,3 +81,14 @@ def test_home_shows_current_and_next_sessions(browser, session):
     _, page = queries(browser, "/")
     assert session.reference in page
     assert "Sessions on now" in page
+
+
+def test_parameter_labels_and_values_are_escaped_on_list_pages(browser, session):
+    from mmcat.models import ParameterType
+
+    ParameterType.objects.filter(key="dummy_label").update(label='<script>alert("x")</script>')
+    dataset = DatasetFactory(session=session)
+    set_parameters(dataset, {"dummy_label": "<b>bold</b>"})
+    _, page = queries(browser, f"/sessions/{session.pk}/")
+    assert "<script>alert" not in page and "<b>bold</b>" not in page
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page

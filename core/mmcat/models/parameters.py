@@ -63,11 +63,16 @@ class ParameterValue(models.Model):
 
     @property
     def value(self):
-        kind = self.type.value_kind
-        if kind == ParameterType.Kind.INTEGER and self.number is not None:
-            return int(self.number)
-        if kind == ParameterType.Kind.NUMBER:
-            return self.number
-        if kind == ParameterType.Kind.VECTOR:
-            return self.vector
-        return self.text
+        return typed_value(self.type, self.number, self.text, self.vector)
+
+
+def typed_value(ptype: ParameterType, number, text, vector):
+    """The value of a parameter from its stored columns, as its type says."""
+    kind = ptype.value_kind
+    if kind == ParameterType.Kind.INTEGER and number is not None:
+        return int(number)
+    if kind == ParameterType.Kind.NUMBER:
+        return number
+    if kind == ParameterType.Kind.VECTOR:
+        return vector
+    return text

@@ -2,15 +2,18 @@
 
 from django import template
 
+from ..web import parameters
+
 register = template.Library()
 
 
 @register.filter
 def value(parameter):
     """A parameter value as a person reads it: numbers with up to 6 significant digits."""
-    raw = parameter.value
-    if isinstance(raw, float):
-        return f"{raw:.6g}"
-    if isinstance(raw, list):
-        return ", ".join(f"{v:.6g}" for v in raw)
-    return raw
+    return parameters.formatted(parameter.value)
+
+
+@register.filter
+def parameter_spans(dataset):
+    """A dataset's parameters (``shown_parameters``) as compact ``key=value unit`` spans."""
+    return parameters.spans(dataset.shown_parameters)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from .. import permissions as perms
 from ..models import Beamline, Dataset, ParameterType, ParameterValue, Session
 from ..plugins.manager import collect_isolated
+from . import parameters
 from .dataset_filters import RANGE_KINDS, parse_filters
 from .paging import PAGE_SIZE
 
@@ -164,26 +165,18 @@ def _range_types() -> dict[str, ParameterType]:
 
 
 def _datasets(session, filters):
-    return filters.apply(
-        session.datasets.select_related("sample").prefetch_related(_parameters())
-        .order_by(*NEWEST_FIRST)
-    )
-
-
-def _parameters():
-    return Prefetch("parameters", queryset=ParameterValue.objects.select_related("type")
-                    .exclude(type__value_kind=ParameterType.Kind.VECTOR).order_by("type__key"))
+    return filters.apply(session.datasets.select_related("sample").order_by(*NEWEST_FIRST))
 
 
 def version(dataset) -> str:
     """A short fingerprint of what a row shows that can change: state and parameters."""
-    values = sorted(
-        (p.type_id, p.number, p.text, str(p.vector)) for p in dataset.parameters.all()
-    )
+    values = [(p.type.pk, p.number, p.text) for p in dataset.shown_parameters]
     return format(zlib.crc32(repr((dataset.state, dataset.kind, values)).encode()), "x")
 
 
-def _mark(datasets):
+def _mark(datasets, ptypes):
+    """Attach the rows' parameters (one query) and their fingerprints."""
+    parameters.attach(datasets, {p.pk: p for p in ptypes.values()})
     for d in datasets:
         d.version = version(d)
     return datasets
@@ -197,7 +190,7 @@ def session_detail(request, pk):
     filters = parse_filters(request.GET, ptypes)
     datasets = _datasets(session, filters)
     page = Paginator(datasets, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = _mark(list(page))
+    rows = _mark(list(page), ptypes)
     live = session.start <= now <= session.end
     context = {
         "session": session,
@@ -246,14 +239,13 @@ def session_live(request, pk):
         newest = 0
     on_screen = _mark(list(
         session.datasets.filter(pk__in=list(shown)).select_related("sample")
-        .prefetch_related(_parameters())
-    ))
+    ), ptypes)
     changed = [d for d in on_screen if d.version != shown.get(d.pk)]
     first_page = request.GET.get("page", "1") in ("", "1")
     new = _datasets(session, filters).filter(pk__gt=newest).exclude(pk__in=list(shown))
     new_rows, new_elsewhere = [], 0
     if first_page:
-        new_rows = _mark(list(new[:PAGE_SIZE]))
+        new_rows = _mark(list(new[:PAGE_SIZE]), ptypes)
     else:
         new_elsewhere = new.count()
     context = {

@@ -3,9 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mmcat.models import Person, ProposalMember
@@ -15,23 +12,16 @@ from mmcat.testing import (
     ProposalFactory,
     SampleFactory,
     SessionFactory,
+    get_page,
+    web_client,
 )
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-def browser(person):
-    client = Client()
-    client.force_login(person)
-    return client
-
-
-def get(client, url):
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200, response.status_code
-    return len(captured), response.content.decode()
+browser = web_client
+get = get_page
 
 
 def in_hours(hours):

@@ -4,29 +4,17 @@ and beamline staff (their own); anyone else gets a 404."""
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mmcat.models import Person, ProcessingJob
-from mmcat.testing import BeamlineFactory, PersonFactory, SessionFactory
+from mmcat.testing import BeamlineFactory, PersonFactory, SessionFactory, get_page, web_client
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-def browser(person):
-    client = Client()
-    client.force_login(person)
-    return client
-
-
-def get(client, url):
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200, response.status_code
-    return len(captured), response.content.decode()
+browser = web_client
+get = get_page
 
 
 def at(hours):

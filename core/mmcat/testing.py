@@ -7,6 +7,9 @@ from datetime import timedelta
 
 import factory
 import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -105,6 +108,21 @@ def token_client(person) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
+
+
+def web_client(person) -> Client:
+    """A browser-like test client signed in as ``person``."""
+    client = Client()
+    client.force_login(person)
+    return client
+
+
+def get_page(client, url) -> tuple[int, str]:
+    """GET a page that must answer 200; returns (number of SQL queries, HTML)."""
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    return len(captured), response.content.decode()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import mimetypes
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
@@ -17,7 +16,7 @@ from ..lineage import graph
 from ..models import Dataset, DatasetLink, ProcessingJob
 from ..plugins.manager import collect_isolated
 from .lineage_svg import draw
-from .paging import PAGE_SIZE
+from .paging import paginate
 
 JOBS_SHOWN = 20
 JOB_POLL_SECONDS = 3
@@ -34,20 +33,6 @@ def _visible_dataset(request, pk):
         perms.visible_datasets(request.user).select_related("session__proposal", "sample"),
         pk=pk,
     )
-
-
-def _page(request, items, param: str):
-    """A page of ``items`` read from ``?<param>=``, with the links keeping the other params."""
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get(param))
-
-    def link(number):
-        query = request.GET.copy()
-        query[param] = number
-        return "?" + query.urlencode()
-
-    page.prev_url = link(page.previous_page_number()) if page.has_previous() else ""
-    page.next_url = link(page.next_page_number()) if page.has_next() else ""
-    return page
 
 
 # --- lineage ---------------------------------------------------------------------------------
@@ -123,8 +108,8 @@ def dataset_detail(request, pk):
     context = {
         "dataset": dataset,
         "parameters": dataset.parameters.select_related("type").order_by("type__key"),
-        "files": _page(request, dataset.files.order_by("path"), "files_page"),
-        "attachments": _page(
+        "files": paginate(request, dataset.files.order_by("path"), "files_page"),
+        "attachments": paginate(
             request,
             perms.visible_attachments(user).filter(dataset=dataset).order_by("name", "id"),
             "attachments_page",

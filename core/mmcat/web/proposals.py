@@ -10,7 +10,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404, HttpResponse
@@ -23,7 +22,7 @@ from .. import permissions as perms
 from ..models import Person, Proposal, ProposalMember
 from ..models.proposals import PROPOSAL_REF_RE
 from ..plugins.manager import collect_isolated
-from .paging import PAGE_SIZE
+from .paging import paginate
 
 Role = ProposalMember.Role
 #: roles a manager may give in the web UI; the PI role comes from the user office
@@ -35,22 +34,6 @@ RECENT_DATASETS = 10
 
 def _is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
-
-
-def paginate(request, queryset, param: str = "page", per_page: int = PAGE_SIZE):
-    """A page of ``queryset`` from ``request.GET[param]``, with ``previous_url``/``next_url``
-    that keep the other GET parameters (a search stays a shareable URL while paging)."""
-    page = Paginator(queryset, per_page).get_page(request.GET.get(param))
-    page.param = param
-
-    def url(number):
-        query = request.GET.copy()
-        query[param] = number
-        return "?" + query.urlencode()
-
-    page.previous_url = url(page.previous_page_number()) if page.has_previous() else ""
-    page.next_url = url(page.next_page_number()) if page.has_next() else ""
-    return page
 
 
 # --- list ------------------------------------------------------------------------------------

@@ -123,3 +123,23 @@ def test_main_pages_for_screenshots(page):
     screenshot(page, "calendar")
     page.goto("/staff/jobs/")
     screenshot(page, "staff-jobs")
+
+
+def test_pages_fit_a_tablet_screen(page):
+    """On an iPad-sized screen (810 × 1080) no page needs horizontal scrolling."""
+    session = SessionFactory()
+    merged = DatasetFactory(session=session, kind="merged", name="merged")
+    for i in range(2):
+        sweep = DatasetFactory(session=session, name=f"sweep_{i}")
+        set_parameters(sweep, {"dummy_length": 1 + i, "dummy_colour": "red",
+                               "dummy_label": "a fairly long label for a text parameter"})
+        DatasetLink.objects.create(output=merged, input=sweep, role="sweep")
+    sign_in(page, session.proposal.pi)
+    page.set_viewport_size({"width": 810, "height": 1080})
+    for name, url in [("tablet-home", "/"), ("tablet-session", f"/sessions/{session.pk}/"),
+                      ("tablet-dataset", f"/datasets/{merged.pk}/"), ("tablet-search", "/search/"),
+                      ("tablet-proposal", f"/proposals/{session.proposal.pk}/")]:
+        page.goto(url)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        screenshot(page, name)
+        assert overflow <= 0, f"{url} is {overflow}px wider than the screen"

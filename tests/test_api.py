@@ -202,6 +202,25 @@ class TestLineage:
         assert {(e["input"], e["output"]) for e in graph["edges"]} == \
             {(a.pk, merged.pk), (b.pk, merged.pk)}
 
+    def test_the_graph_costs_the_same_queries_whatever_its_depth(self, api, session):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        def chain(length):
+            datasets = [DatasetFactory(session=session) for _ in range(length)]
+            for first, second in zip(datasets, datasets[1:], strict=False):
+                DatasetLink.objects.create(output=second, input=first)
+            return datasets[0]
+
+        counts = []
+        for length in (2, 7):
+            start = chain(length)
+            with CaptureQueriesContext(connection) as captured:
+                graph = api.get(f"/api/v1/datasets/{start.pk}/lineage/").json()
+            assert len(graph["nodes"]) == length
+            counts.append(len(captured))
+        assert counts[0] == counts[1]
+
     def test_cycles_and_self_links_are_refused(self, api, session):
         a, b = DatasetFactory(session=session), DatasetFactory(session=session)
         DatasetLink.objects.create(output=b, input=a)

@@ -1,8 +1,8 @@
-"""Walk dataset lineage (DatasetLink) both ways, one query per generation."""
+"""Walk dataset lineage (DatasetLink): ancestors, descendants, and the whole connected graph."""
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db import connection
 
 from .models import Dataset, DatasetLink
 
@@ -34,19 +34,25 @@ def would_create_cycle(output: Dataset, new_input: Dataset) -> bool:
     return new_input.pk == output.pk or new_input.pk in descendants(output)
 
 
+CONNECTED_SQL = """
+WITH RECURSIVE reach(id) AS (
+    SELECT CAST(%s AS BIGINT)
+    UNION
+    SELECT CASE WHEN link.input_id = reach.id THEN link.output_id ELSE link.input_id END
+    FROM {links} AS link JOIN reach ON link.input_id = reach.id OR link.output_id = reach.id
+)
+SELECT id FROM reach LIMIT %s
+"""
+
+
 def connected(dataset: Dataset, limit: int = 2_000) -> set[int]:
     """Every dataset linked to ``dataset`` through any chain of links, in either direction:
     its inputs, its outputs, and the other inputs of those outputs (the sibling sweeps of a
-    merge). One query per generation; at most ``limit`` datasets."""
-    seen = {dataset.pk}
-    frontier = {dataset.pk}
-    while frontier and len(seen) < limit:
-        pairs = DatasetLink.objects.filter(
-            Q(input_id__in=frontier) | Q(output_id__in=frontier)
-        ).values_list("input_id", "output_id")
-        frontier = {pk for pair in pairs for pk in pair} - seen
-        seen |= frontier
-    return seen
+    merge). One recursive query (PostgreSQL and SQLite); at most ``limit`` datasets."""
+    sql = CONNECTED_SQL.format(links=connection.ops.quote_name(DatasetLink._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [dataset.pk, limit])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def graph(dataset: Dataset, visible) -> dict:

@@ -115,14 +115,32 @@ def test_a_file_that_is_not_processing_output_fails_the_job_clearly(session, tmp
 
 def test_the_demo_shows_real_numbers_and_a_merge_of_four_sweeps():
     from mmcat import demo
+    from mmcat_mx.models import DataCollection, GridInfo, ProcessingRun, ScreeningStrategy
 
     demo.load()
     merged = Dataset.objects.get(name="INS-Helical autoPROC merged")
     assert merged.kind == "merged"
-    assert merged.input_links.filter(role="sweep").count() == 4
+    assert merged.input_links.filter(role="raw data").count() == 4
     assert merged.parameters.get(type__key="space_group").text == "P321"
     assert merged.parameters.get(type__key="n_observations").number == 530047
+    run = ProcessingRun.objects.get(dataset=merged)
+    assert run.shells.get(shell="outer").cc_half == pytest.approx(0.330)
     xds = Dataset.objects.get(name="ARwoDMSO-F2XEntry-A07a_1 XDS")
     assert xds.parameters.get(type__key="i_over_sigma").number == pytest.approx(16.42)
+    assert xds.mx_processing.shells.get(shell="overall").r_merge == pytest.approx(0.048)
     job = ProcessingJob.objects.get(task="mx.ingest_processing")
     assert job.state == "queued"  # the demo's worker picks it up
+    # the MX tables: groups, collections with per-image quality, a grid scan, strategies
+    sweeps = DataCollection.objects.filter(dataset__in=merged.input_links.values("input"))
+    assert {c.group_id for c in sweeps} == {sweeps[0].group_id}
+    assert sweeps[0].group.experiment_type == "helical"
+    assert all(c.image_quality.count() == 235 for c in sweeps)
+    grid = GridInfo.objects.get()
+    assert (grid.steps_x, grid.steps_y) == (20, 15)
+    assert grid.collection.image_quality.count() == 300
+    assert grid.collection.image_quality.filter(spots__gt=100).count() > 20
+    assert ScreeningStrategy.objects.filter(collection__dataset__name="BAZ2BA-x828_ref").count() \
+        == 2
+    running = DataCollection.objects.get(dataset__name="BAZ2BA-x828_2")
+    assert running.dataset.state == "running"
+    assert running.group_id == DataCollection.objects.get(dataset__name="BAZ2BA-x828_1").group_id

@@ -147,6 +147,15 @@ def load(demo) -> None:
                                        created_by=demo.people["dana"])
     job.inputs.add(raw)
     demo.submit(job)
+    # A real Pilatus image (DLS I19, phi_scan_001.cbf) stands in for the first image: the
+    # worker draws its thumbnail for the collection's card.
+    with (REALDATA / "phi_scan_001.cbf").open("rb") as f:
+        image = Attachment.objects.create(session=live, dataset=raw, kind="image",
+                                          name="phi_scan_001.cbf",
+                                          file=File(f, "phi_scan_001.cbf"))
+    demo.submit(ProcessingJob.objects.create(session=live, task="mx.make_thumbnail",
+                                             parameters={"attachment": image.pk},
+                                             created_by=demo.people["dana"]))
     # A second sweep of the same crystal, acquiring now: 450 of 3600 images so far.
     now = timezone.now().replace(microsecond=0)
     _collect(live, "BAZ2BA-x828_2", now - timedelta(minutes=2), 0, state="running",

@@ -3,7 +3,10 @@ fixtures. Use them from a plugin's ``conftest.py`` with ``pytest_plugins = ["mmc
 
 from __future__ import annotations
 
+import os
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import factory
 import pytest
@@ -24,6 +27,9 @@ from .models import (
     Sample,
     Session,
 )
+
+
+PASSWORD = "secret-pass-123"  # every PersonFactory person's
 
 
 class FacilityFactory(factory.django.DjangoModelFactory):
@@ -52,7 +58,7 @@ class PersonFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     email = factory.LazyAttribute(lambda p: f"{p.username}@example.org")
-    password = factory.django.Password("secret-pass-123")
+    password = factory.django.Password(PASSWORD)
 
 
 class ProposalFactory(factory.django.DjangoModelFactory):
@@ -141,3 +147,52 @@ def session(member):
 def client_of():
     """``client_of(person)``: an API client with that person's token."""
     return token_client
+
+
+# --- browser tests: Playwright driving Debian's headless Chromium against a live server --------
+# Playwright's sync API runs an event loop in the test thread; the test code's ORM calls are
+# still plain synchronous calls made between browser steps.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("MMCAT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(os.environ.get("MMCAT_SCREENSHOTS", "artifacts/screenshots"))
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium (skips the test when it is not installed)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (tests/e2e/install-chromium.sh)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db):
+    context = browser.new_context(base_url=live_server.url,
+                                  viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(page, person):
+    page.goto("/login/")
+    page.get_by_label("Username").fill(person.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+
+
+def screenshot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)

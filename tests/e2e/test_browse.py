@@ -11,10 +11,10 @@ from mmcat.testing import (
     PersonFactory,
     SampleFactory,
     SessionFactory,
+    screenshot,
+    sign_in,
     token_client,
 )
-
-from .conftest import screenshot, sign_in
 
 
 def test_sign_in_and_open_a_session(page):

@@ -28,7 +28,6 @@ from .models import (
     Session,
 )
 
-
 PASSWORD = "secret-pass-123"  # every PersonFactory person's
 
 

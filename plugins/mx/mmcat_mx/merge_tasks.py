@@ -170,7 +170,10 @@ def _record(job, inputs, name, result, mtz_path, mtz_name, options, started) -> 
         with transaction.atomic():
             merged, _ = Dataset.objects.update_or_create(
                 session=job.session, name=name,
-                defaults={"technique": "mx", "kind": Dataset.Kind.MERGED,
+                defaults={"technique": "mx",
+                          # one input is a reprocessing, several a merge
+                          "kind": Dataset.Kind.MERGED if len(inputs) > 1
+                          else Dataset.Kind.PROCESSED,
                           "sample_id": samples.pop() if len(samples) == 1 else None,
                           "state": Dataset.State.COMPLETE, "start_time": started,
                           "end_time": timezone.now()},

@@ -840,7 +840,8 @@ def session_summary_csv(request, pk):
 class MergeForm(forms.Form):
     collections = forms.TypedMultipleChoiceField(
         coerce=int, label="Collections",
-        error_messages={"required": "Collections: choose at least two collections to merge.",
+        error_messages={"required": "Collections: choose one collection to reprocess, or "
+                                    "several to merge.",
                         "invalid_choice": "Collections: %(value)s is not a collection of this "
                                           "session."})
     name = forms.CharField(
@@ -860,10 +861,7 @@ class MergeForm(forms.Form):
         self.fields["collections"].choices = choices
 
     def clean_collections(self):
-        chosen = self.cleaned_data["collections"]
-        if len(set(chosen)) < 2:
-            raise forms.ValidationError("Collections: choose at least two collections to merge.")
-        return list(dict.fromkeys(chosen))
+        return list(dict.fromkeys(self.cleaned_data["collections"]))
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -951,8 +949,10 @@ def session_merge(request, pk):
                                 "name": form.cleaned_data["name"]})
                 job.inputs.set(inputs)
                 jobs.submit(job)
-            messages.success(request, f"Merge of {len(inputs)} collections queued as job "
-                                      f"{job.pk}: its progress shows below.")
+            what = (f"Merge of {len(inputs)} collections" if len(inputs) > 1
+                    else f"Reprocessing of {inputs[0].name}")
+            messages.success(request, f"{what} queued as job {job.pk}: its progress shows "
+                                      "below.")
             return redirect(reverse("dataset-detail", args=[inputs[0].pk]) + "#jobs")
     chosen = {str(v) for v in (request.POST.getlist("collections") if posted
                                else request.GET.getlist("collection"))}

@@ -321,13 +321,14 @@ def test_running_the_merge_again_updates_instead_of_duplicating(
         session, django_capture_on_commit_callbacks):
     one = collection(session, "TIR_1")
     job = run_merge(session, [one], resolution=3.0)
-    first_file = Attachment.objects.get(dataset__kind="merged").file.name
+    first_file = Attachment.objects.get(dataset=job.result["dataset"]).file.name
     ProcessingJob.objects.filter(pk=job.pk).update(state="queued")
     with django_capture_on_commit_callbacks(execute=True):  # the replaced MTZ goes on commit
         job_tasks()["mx.merge"].apply(args=[job.pk])
     job.refresh_from_db()
     assert job.state == "succeeded", job.error
-    merged = Dataset.objects.get(kind="merged")
+    merged = Dataset.objects.get(pk=job.result["dataset"])
+    assert Dataset.objects.filter(kind="processed").count() == 1  # updated, not duplicated
     assert merged.mx_processing.shells.count() == 3
     assert merged.input_links.count() == 1
     attachment = Attachment.objects.get(dataset=merged)
@@ -355,7 +356,7 @@ def test_a_collection_s_unmerged_file_may_be_attached_to_its_processing(session)
     job = run_merge(session, [raw])
     assert job.state == "succeeded", job.error
     assert "read XDS_ASCII.HKL of TIR_1 XDS: 13143 observations" in job.log
-    merged = Dataset.objects.get(kind="merged")
+    merged = Dataset.objects.get(pk=job.result["dataset"])
     assert list(merged.input_links.values_list("input", flat=True)) == [raw.pk]
 
 
@@ -393,3 +394,16 @@ def test_the_merge_never_overwrites_another_dataset(session):
 def test_empty_options_from_a_form_mean_keep_the_data_s(merged):
     assert merge([XDS], resolution=None, space_group="", cell="")["shells"] == merged["shells"]
     assert merge([XDS], space_group=None, cell=[])["cell"] == merged["cell"]
+
+
+@pytest.mark.django_db
+def test_one_collection_is_reprocessed_with_a_resolution_cut_off(session):
+    raw = collection(session, "TIR_1")
+    job = run_merge(session, [raw], resolution=3.5, name="TIR_1 at 3.5 A")
+    assert job.state == "succeeded", job.error
+    reprocessed = Dataset.objects.get(pk=job.result["dataset"])
+    assert reprocessed.kind == "processed"  # one input: a reprocessing, not a merge
+    values = values_of(reprocessed)
+    assert values["n_unique"] == 1848 and values["n_observations"] == 6030
+    assert values["resolution_high"] >= 3.5
+    assert list(reprocessed.input_links.values_list("input", flat=True)) == [raw.pk]

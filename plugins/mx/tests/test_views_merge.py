@@ -85,6 +85,15 @@ def test_valid_merge_creates_and_submits_the_job(browser, member, session, sweep
     assert f'id="job-{job.pk}"' in html and "Merge of 2 collections queued" in html
 
 
+def test_one_collection_is_reprocessed_with_new_options(browser, session, sweeps, submitted):
+    response = browser.post(reverse("mx:session-merge", args=[session.pk]), {
+        "collections": [sweeps[0].pk], "name": "x1 at 2 A", "resolution": "2.0"})
+    assert response.status_code == 302
+    job = ProcessingJob.objects.get()
+    assert list(job.inputs.values_list("pk", flat=True)) == [sweeps[0].pk]
+    assert job.parameters["resolution"] == 2.0
+
+
 def test_options_are_optional(browser, session, sweeps, submitted):
     response = browser.post(reverse("mx:session-merge", args=[session.pk]), {
         "collections": [sweeps[0].pk, sweeps[1].pk], "name": "two sweeps"})
@@ -94,8 +103,7 @@ def test_options_are_optional(browser, session, sweeps, submitted):
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ({"collections": []}, "Collections: choose at least two collections to merge."),
-    ({"collections": ["first"]}, "Collections: choose at least two collections to merge."),
+    ({"collections": []}, "Collections: choose one collection to reprocess, or several"),
     ({"collections": ["999999", "first"]}, "Collections: 999999 is not a collection"),
     ({"name": ""}, "Name: give the merged dataset a name."),
     ({"name": "   "}, "Name: give the merged dataset a name."),

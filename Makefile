@@ -7,10 +7,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint install clean bench
 
-$(STAMP): pyproject.toml plugins/mx/pyproject.toml
+$(STAMP): pyproject.toml plugins/mx/pyproject.toml plugins/shipping/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' -e plugins/mx
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e plugins/mx -e plugins/shipping
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -182,9 +182,16 @@ def test_a_merged_dataset_names_gemmi_and_its_own_statistics(session):
     with (DATA / "XDS_ASCII.HKL").open("rb") as f:
         Attachment.objects.create(session=session, dataset=raw, name="XDS_ASCII.HKL",
                                   file=File(f, "XDS_ASCII.HKL"))
+    raw2 = DatasetFactory(session=session, technique="mx", name="TIR_2")
+    set_parameters(raw2, {"wavelength": 0.97628, "detector": "ADSC"})
+    for dataset in (raw, raw2):
+        with (DATA / "XDS_ASCII.HKL").open("rb") as f:
+            Attachment.objects.get_or_create(session=session, dataset=dataset,
+                                             name="XDS_ASCII.HKL",
+                                             defaults={"file": File(f, "XDS_ASCII.HKL")})
     job = ProcessingJob.objects.create(session=session, task="mx.merge",
                                        parameters={"name": "TIR merged"})
-    job.inputs.add(raw)
+    job.inputs.add(raw, raw2)
     job_tasks()["mx.merge"].apply(args=[job.pk])
     job.refresh_from_db()
     assert job.state == "succeeded", job.error
@@ -192,6 +199,7 @@ def test_a_merged_dataset_names_gemmi_and_its_own_statistics(session):
 
     block = read_back(merged)
     overall = ShellStatistics.objects.get(run__dataset=merged, shell="overall")
+    assert merged.kind == "merged"
     assert value(block, "_reflns.number_obs") == str(overall.n_unique) == "3878"
     assert number(block, "_reflns.pdbx_Rmerge_I_obs") == round(overall.r_merge, 3)
     assert number(block, "_reflns.pdbx_CC_half") == round(overall.cc_half, 3)

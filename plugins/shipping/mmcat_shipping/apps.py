@@ -10,4 +10,7 @@ class ShippingConfig(PluginConfig):
     default_settings = {
         "barcode_prefix": "MMC",  # dewar and container barcodes: <prefix>-D-000123
         "facility_address": "",
+        # extra sample-sheet column profiles, name -> {"label", "delimiter", "header_row",
+        # "default_container_type", "columns": {header: field}}; see mmcat_shipping.sheets
+        "sheet_profiles": {},
     }

@@ -219,3 +219,15 @@ class TransportEvent(models.Model):
 
     def __str__(self):
         return f"{self.from_status} → {self.to_status}"
+
+
+class BarcodeCounter(models.Model):
+    """The last number handed out per barcode series (``<prefix>-D``, ``<prefix>-C``), so that
+    a barcode is never reused, even after its dewar or container is deleted. Rows are locked
+    (``select_for_update``) while a number is taken; see :mod:`mmcat_shipping.barcodes`."""
+
+    series = models.CharField(max_length=40, unique=True)
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.series}: {self.value}"

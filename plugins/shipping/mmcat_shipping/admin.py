@@ -1,4 +1,6 @@
-"""Admin pages. Statuses are read-only here: they change only through :mod:`.states`."""
+"""Admin pages. Shipments, dewars, containers and sample positions are shown read-only here:
+they change only through :mod:`.services` and :mod:`.states` (the shipment pages and the API),
+which enforce the rules (capacities, one sample per position, nothing changes after sending)."""
 
 from django.contrib import admin
 
@@ -14,6 +16,19 @@ from .models import (
 )
 
 
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Staff can look, search and filter; changes go through the pages and the API."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(LabContact)
 class LabContactAdmin(admin.ModelAdmin):
     list_display = ["name", "laboratory", "proposal", "email"]
@@ -23,6 +38,8 @@ class LabContactAdmin(admin.ModelAdmin):
 
 class DewarInline(admin.TabularInline):
     model = Dewar
+    can_delete = False
+    max_num = 0
     fields = ["code", "barcode", "status", "location", "weight"]
     readonly_fields = ["barcode", "status", "location"]
     extra = 0
@@ -30,7 +47,7 @@ class DewarInline(admin.TabularInline):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(admin.ModelAdmin):
+class ShipmentAdmin(ViewOnlyAdmin):
     list_display = ["name", "proposal", "status", "safety_level", "created_at"]
     list_filter = ["status", "safety_level"]
     search_fields = ["name", "proposal__number"]
@@ -41,7 +58,7 @@ class ShipmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Dewar)
-class DewarAdmin(admin.ModelAdmin):
+class DewarAdmin(ViewOnlyAdmin):
     list_display = ["barcode", "code", "shipment", "status", "location", "arrived_at"]
     list_filter = ["status"]
     search_fields = ["barcode", "code", "shipment__name"]
@@ -50,7 +67,7 @@ class DewarAdmin(admin.ModelAdmin):
 
 
 @admin.register(Container)
-class ContainerAdmin(admin.ModelAdmin):
+class ContainerAdmin(ViewOnlyAdmin):
     list_display = ["barcode", "code", "type", "capacity", "dewar", "queue_for_unattended"]
     list_filter = ["type", "queue_for_unattended"]
     search_fields = ["barcode", "code"]
@@ -58,7 +75,7 @@ class ContainerAdmin(admin.ModelAdmin):
 
 
 @admin.register(SamplePosition)
-class SamplePositionAdmin(admin.ModelAdmin):
+class SamplePositionAdmin(ViewOnlyAdmin):
     list_display = ["container", "position", "sample", "pin_barcode"]
     raw_id_fields = ["container", "sample"]
 
@@ -71,17 +88,11 @@ class DewarRegistryAdmin(admin.ModelAdmin):
 
 
 @admin.register(TransportEvent)
-class TransportEventAdmin(admin.ModelAdmin):
+class TransportEventAdmin(ViewOnlyAdmin):
     list_display = ["at", "shipment", "dewar", "container", "from_status", "to_status",
                     "location", "by"]
     list_filter = ["to_status"]
     readonly_fields = [f.name for f in TransportEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(BarcodeCounter)

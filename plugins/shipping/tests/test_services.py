@@ -334,3 +334,22 @@ def test_lab_contacts(proposal):
     assert {"name", "email"} <= set(errors_of(excinfo))
     services.update_lab_contact(made, phone="123")
     assert LabContact.objects.get(pk=made.pk).phone == "123"
+
+
+def test_the_admin_cannot_bypass_the_rules():
+    """Shipments, dewars, containers and positions are view-only in the admin: the rules live in
+    the services and the state machine, which the admin would skip."""
+    from django.contrib import admin
+    from django.test import RequestFactory
+    from mmcat_shipping.models import Container, Dewar, SamplePosition, Shipment
+
+    from mmcat.testing import PersonFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = PersonFactory(is_staff=True, is_superuser=True)
+    for model in (Shipment, Dewar, Container, SamplePosition):
+        model_admin = admin.site._registry[model]
+        assert model_admin.has_view_permission(request)
+        assert not model_admin.has_add_permission(request)
+        assert not model_admin.has_change_permission(request)
+        assert not model_admin.has_delete_permission(request)

@@ -41,6 +41,13 @@ def mmcat_proposal_panels(proposal, request):
 
 
 @hookimpl
+def mmcat_demo_data(demo):
+    from .demo import load
+
+    load(demo)
+
+
+@hookimpl
 def mmcat_api_routes(router):
     from . import api
 

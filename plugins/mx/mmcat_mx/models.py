@@ -30,19 +30,27 @@ class Protein(models.Model):
         return self.acronym
 
 
-class Crystal(models.Model):
-    """MX detail of a core sample: a crystal of a protein, with its expected symmetry."""
+class UnitCell(models.Model):
+    """A unit cell: lengths in Å, angles in degrees."""
 
-    sample = models.OneToOneField("core.Sample", on_delete=models.CASCADE, primary_key=True,
-                                  related_name="mx_crystal")
-    protein = models.ForeignKey(Protein, on_delete=models.PROTECT, related_name="crystals")
-    space_group = models.CharField(max_length=20, blank=True)
     cell_a = models.FloatField(null=True, blank=True)
     cell_b = models.FloatField(null=True, blank=True)
     cell_c = models.FloatField(null=True, blank=True)
     cell_alpha = models.FloatField(null=True, blank=True)
     cell_beta = models.FloatField(null=True, blank=True)
     cell_gamma = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Crystal(UnitCell):
+    """MX detail of a core sample: a crystal of a protein, with its expected symmetry."""
+
+    sample = models.OneToOneField("core.Sample", on_delete=models.CASCADE, primary_key=True,
+                                  related_name="mx_crystal")
+    protein = models.ForeignKey(Protein, on_delete=models.PROTECT, related_name="crystals")
+    space_group = models.CharField(max_length=20, blank=True)
 
     def __str__(self):
         return f"{self.protein}-{self.sample.name}"
@@ -169,7 +177,7 @@ class ScreeningStrategy(models.Model):
         return f"{self.program} strategy {self.rank}"
 
 
-class ProcessingRun(models.Model):
+class ProcessingRun(UnitCell):
     """One run of a processing pipeline (ISPyB AutoProcProgram + AutoProc): it made the processed
     (or merged) core Dataset it is attached to; its inputs are that dataset's lineage links."""
 
@@ -189,12 +197,6 @@ class ProcessingRun(models.Model):
     start_time = models.DateTimeField(null=True, blank=True)
     end_time = models.DateTimeField(null=True, blank=True)
     space_group = models.CharField(max_length=20, blank=True)
-    cell_a = models.FloatField(null=True, blank=True)
-    cell_b = models.FloatField(null=True, blank=True)
-    cell_c = models.FloatField(null=True, blank=True)
-    cell_alpha = models.FloatField(null=True, blank=True)
-    cell_beta = models.FloatField(null=True, blank=True)
-    cell_gamma = models.FloatField(null=True, blank=True)
     anomalous = models.BooleanField(default=False)
     job = models.ForeignKey("core.ProcessingJob", null=True, blank=True,
                             on_delete=models.SET_NULL, related_name="mx_runs")

@@ -162,21 +162,21 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def browser():
+def chromium():
     """Debian's headless Chromium (skips the test when it is not installed)."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (tests/e2e/install-chromium.sh)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture
-def page(browser, live_server, transactional_db):
-    context = browser.new_context(base_url=live_server.url,
+def page(chromium, live_server, transactional_db):
+    context = chromium.new_context(base_url=live_server.url,
                                   viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
